@@ -1,0 +1,201 @@
+"""The run engine: drives a protocol on a bench off the GUI thread, evaluates the
+short detector on every batch, hands every sample to the notebook writer and the
+listeners (live buffers, the GUI bridge), and always ends with the source safe.
+
+Order on a trip (DESIGN.md rule 3): the source is made safe first, in the same batch,
+then the samples and the event are written, then listeners hear of it.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import platform
+import threading
+from dataclasses import asdict
+from typing import Protocol
+
+import numpy as np
+
+import resources
+from acquisition.protocol import PlateStrip
+from analysis.segments import sample_durations
+from analysis.shorts import HardShortDetector, HardShortSettings
+from cell import Stack
+from instruments.bench import Bench
+from instruments.errors import InstrumentError
+from notebook.samples import empty_samples
+from notebook.writer import RunWriter
+
+log = logging.getLogger(__name__)
+
+
+class RunListener(Protocol):
+    def on_batch(self, samples: np.ndarray) -> None: ...
+    def on_event(self, event: dict) -> None: ...
+    def on_status(self, status: str, message: str) -> None: ...
+
+
+class RunEngine:
+    def __init__(self, notebook_path, build_id: int, stack: Stack, protocol: PlateStrip, bench: Bench, clock,
+                 detector_settings: HardShortSettings = HardShortSettings(), listeners=(), seed: int | None = None):
+        self.notebook_path = notebook_path
+        self.build_id = build_id
+        self.stack = stack
+        self.protocol = protocol
+        self.bench = bench
+        self.clock = clock
+        self.detector_settings = detector_settings
+        self.listeners = list(listeners)
+        self.seed = seed
+        self.run_id: int | None = None
+        self.status = "pending"
+        self.message = ""
+        self.events: list[dict] = []
+        self.n_samples = 0
+        self.t_now = 0.0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        # Poll the instrument ~20 times a second of wall time, never faster than it samples.
+        wall_poll = 0.05 * clock.speed if math.isfinite(clock.speed) else 600.0
+        self.poll_s = max(protocol.sample_interval_s, wall_poll)
+
+    # -- control, from any thread --
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self.run, name="run-engine", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Ask the run to end; it stops at the next poll with the source safe."""
+        self._stop.set()
+
+    def join(self, timeout: float | None = None) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    # -- the run itself --
+    def provenance(self) -> dict:
+        return {
+            "app": resources.APP_NAME,
+            "app_version": resources.APP_VERSION,
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "bench": self.bench.kind,
+            "instruments": {role: {"idn": idn, "driver": type(getattr(self.bench, role)).__name__}
+                            for role, idn in self.bench.identities.items()},
+            "stack": self.stack.to_dict(),
+            "protocol": asdict(self.protocol),
+            "detectors": {"hard_short": asdict(self.detector_settings)},
+            "clock_speed": "max" if not math.isfinite(self.clock.speed) else self.clock.speed,
+            "seed": self.seed,
+        }
+
+    def run(self) -> str:
+        writer = RunWriter(self.notebook_path)
+        self.run_id = writer.start_run(self.build_id, self.protocol.name, self.protocol.to_json(), self.provenance())
+        self._set_status("running", "")
+        status, message = "completed", ""
+        smu = self.bench.smu
+        try:
+            status, message = self._drive(smu, writer)
+        except InstrumentError as exc:
+            status, message = "failed", str(exc)
+            self._emit_event(writer, "instrument_fault", "alarm", message,
+                             {"instrument": exc.instrument, "command": exc.command, "detail": exc.detail})
+        except Exception as exc:  # any failure still ends with the source safe and the run closed
+            log.exception("run %s failed", self.run_id)
+            status, message = "failed", f"{type(exc).__name__}: {exc}"
+        finally:
+            try:
+                smu.safe_off()
+            except Exception as exc:  # the connection may be what failed; the event says so
+                log.error("could not make %s safe: %s", smu.name, exc)
+                message = f"{message}; could not switch the source off: {exc}"
+            writer.finish(status, message)
+            if writer.error is not None and status != "failed":
+                status, message = "failed", f"notebook write failed: {writer.error}"
+        self._set_status(status, message)
+        return status
+
+    def _drive(self, smu, writer: RunWriter) -> tuple[str, str]:
+        p = self.protocol
+        detector = HardShortDetector(self.detector_settings)
+        smu.reset()
+        smu.set_voltage_limit(p.voltage_limit_v)
+        smu.set_current(0.0)
+        smu.output(True)
+        smu.clear_buffer()  # t = 0 at the first step, not at set-up (which an accelerated clock stretches)
+        last_t = 0.0
+        for step_index, step in enumerate(p.steps(self.stack)):
+            if self._stop.is_set():
+                return "aborted", "stopped by the operator"
+            smu.set_current(step.current_a)
+            smu.start_sampling(step.duration_s, p.sample_interval_s)
+            step_end = self.clock.now() + step.duration_s
+            acc = {"n": 0, "charge": 0.0, "v_sum": 0.0, "v_end": None, "t_start": last_t, "t_end": last_t}
+            while True:
+                sampling = smu.is_sampling()
+                t, i, v = smu.read_new()
+                if t.size:
+                    batch = empty_samples(t.size)
+                    batch["t"], batch["current"], batch["voltage"] = t, i, v
+                    batch["step"], batch["cycle"] = step_index, step.cycle
+                    dt = sample_durations(np.concatenate(([last_t], t)))[1:]
+                    trip = detector.update(t, i, v)
+                    if trip is not None:
+                        smu.safe_off()  # first: the cell is safe before anything is logged or shown
+                    self._take(writer, batch, acc, dt)
+                    last_t = float(t[-1])
+                    if trip is not None:
+                        writer.step(self._step_summary(step_index, step, acc))
+                        self._emit_event(writer, trip.kind, "alarm", trip.message, trip.evidence,
+                                         t_s=trip.t_s, sample_index=trip.index)
+                        return "shorted", trip.message
+                if writer.error is not None:
+                    raise RuntimeError(f"notebook write failed: {writer.error}")
+                if not sampling:
+                    break
+                if self._stop.is_set():
+                    smu.abort()
+                    writer.step(self._step_summary(step_index, step, acc))
+                    return "aborted", "stopped by the operator"
+                self.clock.sleep(min(self.poll_s, max(step_end - self.clock.now(), p.sample_interval_s)))
+            writer.step(self._step_summary(step_index, step, acc))
+        return "completed", ""
+
+    def _take(self, writer: RunWriter, batch: np.ndarray, acc: dict, dt: np.ndarray) -> None:
+        writer.append(batch)
+        acc["n"] += batch.size
+        acc["charge"] += float(np.sum(np.abs(batch["current"]) * dt)) / 3.6
+        acc["v_sum"] += float(np.sum(batch["voltage"]))
+        acc["v_end"] = float(batch["voltage"][-1])
+        acc["t_end"] = float(batch["t"][-1])
+        self.n_samples += batch.size
+        self.t_now = acc["t_end"]
+        for listener in self.listeners:
+            listener.on_batch(batch)
+
+    @staticmethod
+    def _step_summary(step_index: int, step, acc: dict) -> dict:
+        return {"step": step_index, "cycle": step.cycle, "label": step.label, "current_a": step.current_a,
+                "t_start": acc["t_start"], "t_end": acc["t_end"], "n_samples": acc["n"],
+                "charge_mah": acc["charge"], "v_mean": acc["v_sum"] / acc["n"] if acc["n"] else None,
+                "v_end": acc["v_end"]}
+
+    def _emit_event(self, writer: RunWriter, kind: str, severity: str, message: str, evidence: dict,
+                    t_s: float | None = None, sample_index: int | None = None) -> None:
+        event = {"run_id": self.run_id, "t_s": self.t_now if t_s is None else t_s,
+                 "sample_index": max(self.n_samples - 1, 0) if sample_index is None else sample_index,
+                 "kind": kind, "severity": severity, "message": message, "evidence": evidence}
+        writer.event(event)
+        self.events.append(event)
+        for listener in self.listeners:
+            listener.on_event(event)
+
+    def _set_status(self, status: str, message: str) -> None:
+        self.status, self.message = status, message
+        for listener in self.listeners:
+            listener.on_status(status, message)

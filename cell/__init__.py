@@ -1,0 +1,13 @@
+"""What is built: the materials catalog, layers and stacks, templates, the figures
+derived from a stack and the rules a stack must satisfy. No Qt, no I/O beyond
+reading the shipped catalog."""
+from cell.materials import Catalog, Material, load_catalog
+from cell.stack import Layer, Stack
+from cell.templates import template_names, from_template
+from cell.figures import CellFigures, figures
+from cell.validation import Issue, validate
+
+__all__ = [
+    "Catalog", "Material", "load_catalog", "Layer", "Stack", "template_names",
+    "from_template", "CellFigures", "figures", "Issue", "validate",
+]

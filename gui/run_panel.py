@@ -1,0 +1,51 @@
+"""The run form: protocol preset and its parameters, clock speed, start and stop."""
+from __future__ import annotations
+
+from PySide6 import QtWidgets
+
+from acquisition.protocol import PRESETS, PlateStrip, preset
+
+SPEEDS = [("1× (real time)", "1"), ("60×", "60"), ("600×", "600"), ("3600× (an hour a second)", "3600"),
+          ("36000×", "36000"), ("as fast as possible", "max")]
+
+
+class RunPanel(QtWidgets.QGroupBox):
+    def __init__(self, parent=None):
+        super().__init__("2  Run on the simulated bench", parent)
+        form = QtWidgets.QFormLayout(self)
+        self.protocol = QtWidgets.QComboBox()
+        for name in PRESETS:
+            self.protocol.addItem(name, name)
+        base = PRESETS[self.protocol.currentData()]
+        self.current = QtWidgets.QDoubleSpinBox(minimum=0.001, maximum=50.0, decimals=3, suffix=" mA/cm²")
+        self.current.setValue(base.current_density_mA_cm2)
+        self.half_cycle = QtWidgets.QDoubleSpinBox(minimum=0.01, maximum=24.0, decimals=2, suffix=" h")
+        self.half_cycle.setValue(base.half_cycle_h)
+        self.cycles = QtWidgets.QSpinBox(minimum=1, maximum=10000)
+        self.cycles.setValue(base.cycles)
+        self.speed = QtWidgets.QComboBox()
+        for label, value in SPEEDS:
+            self.speed.addItem(label, value)
+        self.speed.setCurrentIndex(3)
+        self.start = QtWidgets.QPushButton("Start run")
+        self.stop = QtWidgets.QPushButton("Stop")
+        self.stop.setEnabled(False)
+        buttons = QtWidgets.QHBoxLayout()
+        buttons.addWidget(self.start)
+        buttons.addWidget(self.stop)
+        form.addRow("Protocol", self.protocol)
+        form.addRow("Current density", self.current)
+        form.addRow("Half cycle", self.half_cycle)
+        form.addRow("Cycles", self.cycles)
+        form.addRow("Clock", self.speed)
+        form.addRow(buttons)
+
+    def protocol_value(self) -> PlateStrip:
+        return preset(self.protocol.currentData(), current_density_mA_cm2=self.current.value(),
+                      half_cycle_h=self.half_cycle.value(), cycles=self.cycles.value())
+
+    def set_running(self, running: bool) -> None:
+        self.start.setEnabled(not running)
+        self.stop.setEnabled(running)
+        for widget in (self.protocol, self.current, self.half_cycle, self.cycles, self.speed):
+            widget.setEnabled(not running)

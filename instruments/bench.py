@@ -1,0 +1,49 @@
+"""A bench: the set of connected instruments a run uses, by role. The simulated bench
+starts emulators for the stack and opens them with the same drivers and the same
+pyvisa-py backend as real hardware."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyvisa
+
+from cell import Stack
+from instruments.keithley2450 import Keithley2450
+from instruments.sim.keithley2450_emulator import Keithley2450Emulator
+from instruments.sim.lithium_cell import LithiumCell, params_for
+from instruments.sim.scpi_server import ScpiServer
+
+VISA_BACKEND = "@py"  # pyvisa-py: no vendor VISA install needed
+
+
+@dataclass
+class Bench:
+    smu: Keithley2450
+    kind: str
+    identities: dict[str, str] = field(default_factory=dict)
+    _closers: list = field(default_factory=list, repr=False)
+
+    def close(self) -> None:
+        for close in reversed(self._closers):
+            close()
+        self._closers.clear()
+
+
+def open_resource(rm: pyvisa.ResourceManager, name: str):
+    return rm.open_resource(name, read_termination="\n", write_termination="\n", timeout=5000)
+
+
+def simulated_bench(stack: Stack, clock, seed: int = 0) -> Bench:
+    """Emulated instruments for `stack`, opened through the real drivers."""
+    cell = LithiumCell(params_for(stack, np.random.default_rng(seed)), seed=seed)
+    emulator = Keithley2450Emulator(cell, clock)
+    server = ScpiServer(emulator)
+    rm = pyvisa.ResourceManager(VISA_BACKEND)
+    resource = open_resource(rm, server.resource_name)
+    smu = Keithley2450(resource)
+    bench = Bench(smu=smu, kind="simulated")
+    bench.emulators = {"smu": emulator}
+    bench._closers += [server.close, rm.close, resource.close]
+    bench.identities["smu"] = smu.identify()
+    return bench

@@ -1,0 +1,133 @@
+"""Keithley 2450 SourceMeter as a galvanostat, in its native SCPI command set.
+
+Readings go through the instrument's own buffer (`:TRAC:DATA?`) rather than one
+`:READ?` per point, so sampling timing is the instrument's, not the PC's. An idle
+output is put in high-impedance mode (`:OUTP:SMOD HIMP`) so it does not load the cell.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyvisa
+
+from instruments.errors import InstrumentError, LimitError
+
+BUFFER = '"defbuffer1"'
+
+
+class Keithley2450:
+    MODEL = "MODEL 2450"
+    MAX_CURRENT_A = 1.05
+    VOLTAGE_LIMIT_RANGE_V = (0.02, 210.0)
+    INTERVAL_RANGE_S = (1e-3, 1e4)
+    MAX_DURATION_S = 100_000.0  # the DurationLoop trigger model's upper bound
+
+    def __init__(self, resource: pyvisa.resources.MessageBasedResource, name: str = "SMU (Keithley 2450)"):
+        self.resource = resource
+        self.name = name
+        self._read_count = 0
+
+    # -- transport: every failure names this instrument and the command --
+    def _write(self, command: str) -> None:
+        try:
+            self.resource.write(command)
+        except (pyvisa.Error, OSError) as exc:
+            raise InstrumentError(self.name, command, f"write failed: {exc}") from exc
+
+    def _query(self, command: str) -> str:
+        try:
+            return self.resource.query(command).strip()
+        except (pyvisa.Error, OSError) as exc:
+            raise InstrumentError(self.name, command, f"no valid reply: {exc}") from exc
+
+    def _query_int(self, command: str) -> int:
+        reply = self._query(command)
+        try:
+            return int(float(reply))
+        except ValueError:
+            raise InstrumentError(self.name, command, f"garbled reply {reply[:60]!r}, expected a count") from None
+
+    # -- the SourceMeter interface --
+    def identify(self) -> str:
+        return self._query("*IDN?")
+
+    def reset(self) -> None:
+        self._write("*RST")
+        self._write(":SOUR:FUNC CURR")
+        self._write(':SENS:FUNC "VOLT"')
+        self._write(":SENS:VOLT:RSEN ON")   # 4-wire: lead resistance would swamp mV polarisation
+        self._write(":OUTP:SMOD HIMP")
+        self.clear_buffer()
+        self.check_errors("reset")
+
+    def clear_buffer(self) -> None:
+        """Empty the reading buffer; its relative timestamps restart at 0."""
+        self._write(f":TRAC:CLE {BUFFER}")
+        self._read_count = 0
+
+    def set_voltage_limit(self, volts: float) -> None:
+        lo, hi = self.VOLTAGE_LIMIT_RANGE_V
+        if not lo <= volts <= hi:
+            raise LimitError(f"{self.name}: voltage limit {volts:g} V is outside {lo:g}..{hi:g} V")
+        self._write(f":SOUR:CURR:VLIM {volts:.6g}")
+
+    def set_current(self, amps: float) -> None:
+        if not abs(amps) <= self.MAX_CURRENT_A:
+            raise LimitError(f"{self.name}: current {amps:g} A is beyond the {self.MAX_CURRENT_A:g} A range")
+        self._write(f":SOUR:CURR {amps:.9g}")
+
+    def output(self, on: bool) -> None:
+        self._write(":OUTP ON" if on else ":OUTP OFF")
+
+    def start_sampling(self, duration_s: float, interval_s: float) -> None:
+        lo, hi = self.INTERVAL_RANGE_S
+        if not lo <= interval_s <= hi:
+            raise LimitError(f"{self.name}: sample interval {interval_s:g} s is outside {lo:g}..{hi:g} s")
+        if not 0 < duration_s <= self.MAX_DURATION_S:
+            raise LimitError(f"{self.name}: step duration {duration_s:g} s is outside 0..{self.MAX_DURATION_S:g} s")
+        self._write(f':TRIG:LOAD "DurationLoop", {duration_s:.6g}, {interval_s:.6g}')
+        self._write(":INIT")
+
+    def is_sampling(self) -> bool:
+        command = ":TRIG:STAT?"
+        reply = self._query(command)
+        state = reply.split(";")[0].upper()
+        if state not in {"RUNNING", "IDLE", "WAITING", "ABORTED", "ABORTING", "EMPTY", "BUILDING", "FAILED", "PAUSED"}:
+            raise InstrumentError(self.name, command, f"garbled reply {reply[:60]!r}, expected a trigger state")
+        return state in {"RUNNING", "WAITING", "PAUSED"}
+
+    def read_new(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        count = self._query_int(f":TRAC:ACT? {BUFFER}")
+        if count <= self._read_count:
+            empty = np.empty(0)
+            return empty, empty, empty
+        command = f":TRAC:DATA? {self._read_count + 1}, {count}, {BUFFER}, REL, SOUR, READ"
+        reply = self._query(command)
+        try:
+            values = np.array(reply.split(","), dtype=float)
+        except ValueError:
+            raise InstrumentError(self.name, command, f"garbled reply {reply[:60]!r}, expected numbers") from None
+        expected = 3 * (count - self._read_count)
+        if values.size != expected:
+            raise InstrumentError(self.name, command, f"truncated reply: {values.size} values, expected {expected}")
+        self._read_count = count
+        table = values.reshape(-1, 3)
+        return table[:, 0], table[:, 1], table[:, 2]
+
+    def abort(self) -> None:
+        self._write(":ABOR")
+
+    def safe_off(self) -> None:
+        self._write(":ABOR")
+        self._write(":SOUR:CURR 0")
+        self._write(":OUTP:SMOD HIMP")
+        self._write(":OUTP OFF")
+        # Read back: confirms the instrument processed the commands, and that it obeyed.
+        state = self._query(":OUTP?")
+        if state not in ("0", "OFF"):
+            raise InstrumentError(self.name, ":OUTP OFF", f"output still on after switching off (reads {state!r})")
+
+    def check_errors(self, context: str) -> None:
+        reply = self._query(":SYST:ERR?")
+        code = reply.split(",", 1)[0]
+        if code.strip() not in {"0", "+0"}:
+            raise InstrumentError(self.name, context, f"instrument reported {reply}")

@@ -1,0 +1,146 @@
+"""An emulated Keithley 2450 driving a simulated cell: the subset of the native SCPI
+command set the driver uses, a reading buffer, the DurationLoop trigger model and an
+error queue. Time comes from the injected clock, so it runs accelerated."""
+from __future__ import annotations
+
+import math
+import threading
+
+import numpy as np
+
+IDN = "KEITHLEY INSTRUMENTS,MODEL 2450,SIM00001,1.7.12b SolidStack simulated bench"
+
+
+class Keithley2450Emulator:
+    def __init__(self, cell, clock):
+        self.cell = cell
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._errors: list[str] = []
+        self._reset()
+
+    def _reset(self) -> None:
+        self.output_on = False
+        self.output_mode = "NORM"
+        self.source_current = 0.0
+        self.voltage_limit = 21.0
+        self._clear_buffer()
+        self._running = False
+        self._loop = (0.0, 0.0)  # (duration s, interval s)
+        self._loop_start = 0.0
+        self._taken = 0
+
+    def _clear_buffer(self) -> None:
+        self._buffer: list[np.ndarray] = []   # rows of (rel time, source, reading)
+        self._count = 0
+        self._buffer_t0 = self.clock.now()
+
+    # -- the state machine --
+    def _apply_current(self) -> None:
+        self.cell.set_current(self.clock.now(), self.source_current if self.output_on else 0.0)
+
+    def _advance(self) -> None:
+        """Take every reading the trigger model is due by now."""
+        if not self._running:
+            return
+        duration, interval = self._loop
+        now = self.clock.now()
+        end = self._loop_start + duration
+        due = int(math.floor((min(now, end) - self._loop_start) / interval + 1e-9))
+        if due > self._taken:
+            times = self._loop_start + interval * np.arange(self._taken + 1, due + 1)
+            current = self.source_current if self.output_on else 0.0
+            volts = self.cell.voltages(times)
+            volts = np.clip(volts, -self.voltage_limit, self.voltage_limit)
+            rows = np.column_stack([times - self._buffer_t0, np.full(times.size, current), volts])
+            self._buffer.append(rows)
+            self._count += rows.shape[0]
+            self._taken = due
+        if now >= end - 1e-9:
+            self._running = False
+
+    def _data(self, start: int, end: int) -> str:
+        table = np.concatenate(self._buffer) if self._buffer else np.empty((0, 3))
+        self._buffer = [table]
+        rows = table[start - 1 : end]
+        return ",".join(f"{value:.9g}" for value in rows.ravel())
+
+    # -- SCPI --
+    def handle(self, command: str) -> str | None:
+        with self._lock:
+            header, _, args = command.strip().partition(" ")
+            header = header.upper()
+            args = args.strip()
+            try:
+                return self._dispatch(header, args)
+            except (ValueError, IndexError):
+                self._errors.append(f'-224,"Illegal parameter value; {command}"')
+                return None
+
+    def _dispatch(self, header: str, args: str) -> str | None:
+        if header == "*IDN?":
+            return IDN
+        if header == "*RST":
+            self._reset()
+            self._apply_current()
+        elif header == "*CLS":
+            self._errors.clear()
+        elif header == ":SYST:ERR?":
+            return self._errors.pop(0) if self._errors else '0,"No error"'
+        elif header in (":SOUR:FUNC", ":SENS:FUNC", ":SENS:VOLT:RSEN"):
+            pass  # the emulator always sources current and measures 4-wire voltage
+        elif header == ":SOUR:CURR":
+            self._advance()
+            self.source_current = float(args)
+            self._apply_current()
+        elif header == ":SOUR:CURR?":
+            return f"{self.source_current:.9g}"
+        elif header == ":SOUR:CURR:VLIM":
+            self.voltage_limit = float(args)
+        elif header == ":OUTP:SMOD":
+            self.output_mode = args.upper()
+        elif header == ":OUTP":
+            self._advance()
+            self.output_on = args.upper() in ("ON", "1")
+            self._apply_current()
+        elif header == ":OUTP?":
+            return "1" if self.output_on else "0"
+        elif header == ":READ?":
+            # One reading now, outside the buffer (what a naive driver polls).
+            self._advance()
+            if not self.output_on:
+                return "9.9e37"  # the instrument's overflow value: nothing is sourced
+            return f"{float(self.cell.voltages(np.array([self.clock.now()]))[0]):.9g}"
+        elif header == ":TRAC:CLE":
+            self._clear_buffer()
+        elif header == ":TRAC:ACT?":
+            self._advance()
+            return str(self._count)
+        elif header == ":TRAC:DATA?":
+            self._advance()
+            parts = [p.strip() for p in args.split(",")]
+            return self._data(int(parts[0]), int(parts[1]))
+        elif header == ":TRIG:LOAD":
+            parts = [p.strip() for p in args.split(",")]
+            if parts[0].strip('"').upper() != "DURATIONLOOP":
+                raise ValueError(parts[0])
+            duration, interval = float(parts[1]), float(parts[2])
+            if duration <= 0 or interval <= 0:
+                raise ValueError(args)
+            self._loop = (duration, interval)
+        elif header == ":INIT":
+            if not self.output_on:
+                self._errors.append('-221,"Settings conflict; output is off"')
+                return None
+            self._advance()
+            self._running, self._loop_start, self._taken = True, self.clock.now(), 0
+        elif header == ":ABOR":
+            self._advance()
+            self._running = False
+        elif header == ":TRIG:STAT?":
+            self._advance()
+            state = "RUNNING" if self._running else "IDLE"
+            return f"{state};{state};"
+        else:
+            self._errors.append(f'-113,"Undefined header; {header}"')
+        return None

@@ -1,0 +1,112 @@
+"""The notebook's SQLite schema, versioned with PRAGMA user_version and marked as
+ours with PRAGMA application_id. Migrations only ever move forward."""
+from __future__ import annotations
+
+import sqlite3
+
+APPLICATION_ID = 0x53537431  # "SSt1": tells a SolidStack notebook from any SQLite file
+SCHEMA_VERSION = 1
+
+_V1 = """
+CREATE TABLE builds (
+    id INTEGER PRIMARY KEY,
+    created_utc TEXT NOT NULL,
+    name TEXT NOT NULL DEFAULT '',
+    template TEXT NOT NULL,
+    description TEXT NOT NULL,
+    operator TEXT NOT NULL DEFAULT '',
+    area_cm2 REAL NOT NULL,
+    stack_pressure_mpa REAL NOT NULL,
+    densification_pressure_mpa REAL NOT NULL,
+    temperature_c REAL NOT NULL,
+    notes TEXT NOT NULL DEFAULT '',
+    stack_json TEXT NOT NULL
+);
+CREATE TABLE build_layers (
+    build_id INTEGER NOT NULL REFERENCES builds(id),
+    position INTEGER NOT NULL,          -- 0 = bottom of the stack
+    material TEXT NOT NULL,
+    thickness_um REAL NOT NULL,
+    areal_mass_mg_cm2 REAL NOT NULL,
+    lot TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (build_id, position)
+);
+CREATE TABLE runs (
+    id INTEGER PRIMARY KEY,
+    build_id INTEGER NOT NULL REFERENCES builds(id),
+    protocol TEXT NOT NULL,
+    protocol_json TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('running', 'completed', 'aborted', 'shorted', 'interrupted', 'failed')),
+    started_utc TEXT NOT NULL,
+    ended_utc TEXT,
+    n_samples INTEGER NOT NULL DEFAULT 0,
+    message TEXT NOT NULL DEFAULT '',
+    provenance_json TEXT NOT NULL
+);
+-- Samples in binary chunks of SAMPLE_DTYPE records (notebook/samples.py): ten times
+-- faster to write and read than a row per sample. run_steps and the views below give
+-- plain-SQL access to what a person usually asks of a run.
+CREATE TABLE sample_chunks (
+    run_id INTEGER NOT NULL REFERENCES runs(id),
+    first_index INTEGER NOT NULL,
+    n INTEGER NOT NULL,
+    t_first REAL NOT NULL,
+    t_last REAL NOT NULL,
+    data BLOB NOT NULL,
+    PRIMARY KEY (run_id, first_index)
+);
+CREATE TABLE run_steps (
+    run_id INTEGER NOT NULL REFERENCES runs(id),
+    step INTEGER NOT NULL,
+    cycle INTEGER NOT NULL,
+    label TEXT NOT NULL,
+    current_a REAL NOT NULL,
+    t_start REAL NOT NULL,
+    t_end REAL NOT NULL,
+    n_samples INTEGER NOT NULL,
+    charge_mah REAL NOT NULL,           -- integral of |I| dt
+    v_mean REAL,
+    v_end REAL,
+    PRIMARY KEY (run_id, step)
+);
+CREATE TABLE events (
+    id INTEGER PRIMARY KEY,
+    run_id INTEGER NOT NULL REFERENCES runs(id),
+    t_s REAL NOT NULL,
+    sample_index INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    message TEXT NOT NULL,
+    evidence_json TEXT NOT NULL DEFAULT '{}',
+    acknowledged_utc TEXT
+);
+CREATE INDEX events_run ON events(run_id);
+CREATE VIEW run_overview AS
+    SELECT r.id AS run_id, r.status, r.protocol, r.started_utc, r.ended_utc, r.n_samples,
+           b.id AS build_id, b.template, b.description, b.operator, b.area_cm2,
+           (SELECT COUNT(*) FROM events e WHERE e.run_id = r.id) AS n_events
+    FROM runs r JOIN builds b ON b.id = r.build_id;
+CREATE VIEW cycle_summary AS
+    SELECT run_id, cycle,
+           SUM(CASE WHEN current_a > 0 THEN charge_mah ELSE 0 END) AS charge_mah,
+           SUM(CASE WHEN current_a < 0 THEN charge_mah ELSE 0 END) AS discharge_mah,
+           MIN(t_start) AS t_start, MAX(t_end) AS t_end
+    FROM run_steps GROUP BY run_id, cycle;
+"""
+
+MIGRATIONS = {1: _V1}  # version -> script taking the previous version to it
+
+
+def migrate(conn: sqlite3.Connection) -> None:
+    """Bring a fresh or older notebook to SCHEMA_VERSION, one version per transaction."""
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    for target in range(version + 1, SCHEMA_VERSION + 1):
+        try:
+            conn.executescript(
+                f"BEGIN; {MIGRATIONS[target]}; PRAGMA user_version = {target};"
+                f" PRAGMA application_id = {APPLICATION_ID}; COMMIT;"
+            )
+        except sqlite3.Error:
+            if conn.in_transaction:
+                conn.rollback()
+            raise

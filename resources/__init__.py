@@ -1,0 +1,23 @@
+"""Data files shipped with the station (catalog, templates, instrument definitions)
+and the application's version, the one source of truth for it.
+
+Files are read through importlib.resources so the same code works from source and
+from the PyInstaller bundle, where build.spec maps this folder 1:1.
+"""
+from __future__ import annotations
+
+import json
+from importlib import resources as _resources
+from typing import Any
+
+APP_NAME = "SolidStack"
+APP_VERSION = "0.1.0"
+
+
+def read_text(name: str) -> str:
+    """Return the text of the resource file `name` (relative to this package)."""
+    return _resources.files(__name__).joinpath(name).read_text(encoding="utf-8")
+
+
+def read_json(name: str) -> Any:
+    return json.loads(read_text(name))

@@ -1,0 +1,58 @@
+"""The hard-short detector trips on a collapse and not on clean cycling."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from analysis.shorts import HardShortDetector, HardShortSettings
+
+
+def plate_strip(cycles=5, n=3600, amps=0.16e-3, r=16.0, seed=0, short_at=None, r_short=0.3):
+    rng = np.random.default_rng(seed)
+    t = np.arange(1, 2 * cycles * n + 1, dtype=float)
+    sign = np.where((np.arange(t.size) // n) % 2 == 0, 1.0, -1.0)
+    i = sign * amps
+    # polarisation with a slow rise inside each half cycle, noise, and a sign flip at every step
+    phase = (np.arange(t.size) % n) / n
+    v = i * r * (0.7 + 0.3 * (1 - np.exp(-phase * 4))) + rng.normal(0, 2e-6, t.size)
+    if short_at is not None:
+        v[short_at:] = i[short_at:] * r_short + rng.normal(0, 2e-6, t.size - short_at)
+    return t, i, v
+
+
+def feed(detector, t, i, v, batch=600):
+    for start in range(0, t.size, batch):
+        trip = detector.update(t[start:start + batch], i[start:start + batch], v[start:start + batch])
+        if trip:
+            return trip
+    return None
+
+
+def test_clean_cycling_with_noise_and_rate_changes_does_not_trip():
+    det = HardShortDetector()
+    for amps, r in ((0.16e-3, 16.0), (0.8e-3, 15.0), (0.05e-3, 18.0)):
+        assert feed(det, *plate_strip(amps=amps, r=r, seed=int(amps * 1e5))) is None
+
+
+def test_collapse_trips_at_the_first_collapsed_sample():
+    t, i, v = plate_strip(short_at=20000)
+    trip = feed(HardShortDetector(), t, i, v)
+    assert trip is not None and trip.kind == "hard_short"
+    assert trip.index == 20000
+    assert trip.t_s == t[20000]
+    assert trip.detected_index == 20000 + HardShortSettings().hold_samples - 1
+    assert trip.evidence["ratio"] == pytest.approx(0.3 / 16.0, rel=0.3)
+    assert "hard short" in trip.message
+
+
+def test_a_few_collapsed_samples_are_not_enough():
+    t, i, v = plate_strip(cycles=3)
+    v[10000:10003] *= 0.01
+    assert feed(HardShortDetector(), t, i, v) is None
+
+
+def test_settings_are_checked():
+    with pytest.raises(ValueError, match="collapse_fraction"):
+        HardShortSettings(collapse_fraction=1.5)
+    with pytest.raises(ValueError, match="hold_samples"):
+        HardShortSettings(hold_samples=0)
