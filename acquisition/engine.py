@@ -17,9 +17,9 @@ from typing import Protocol
 import numpy as np
 
 import resources
-from acquisition.protocol import PlateStrip
+from acquisition.protocol import AnyProtocol, is_stop_step
+from acquisition.alarms import describe, detectors_for
 from analysis.segments import sample_durations
-from analysis.shorts import HardShortDetector, HardShortSettings
 from cell import Stack
 from instruments.bench import Bench
 from instruments.errors import InstrumentError
@@ -36,15 +36,15 @@ class RunListener(Protocol):
 
 
 class RunEngine:
-    def __init__(self, notebook_path, build_id: int, stack: Stack, protocol: PlateStrip, bench: Bench, clock,
-                 detector_settings: HardShortSettings = HardShortSettings(), listeners=(), seed: int | None = None):
+    def __init__(self, notebook_path, build_id: int, stack: Stack, protocol: AnyProtocol, bench: Bench, clock,
+                 detectors: list | None = None, listeners=(), seed: int | None = None):
         self.notebook_path = notebook_path
         self.build_id = build_id
         self.stack = stack
         self.protocol = protocol
         self.bench = bench
         self.clock = clock
-        self.detector_settings = detector_settings
+        self.detectors = detectors_for(stack) if detectors is None else detectors
         self.listeners = list(listeners)
         self.seed = seed
         self.run_id: int | None = None
@@ -55,9 +55,8 @@ class RunEngine:
         self.t_now = 0.0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        # Poll the instrument ~20 times a second of wall time, never faster than it samples.
-        wall_poll = 0.05 * clock.speed if math.isfinite(clock.speed) else 600.0
-        self.poll_s = max(protocol.sample_interval_s, wall_poll)
+        # Poll ~20 times a second of wall time; flat out, every 600 simulated seconds.
+        self.poll_s = 0.05 * clock.speed if math.isfinite(clock.speed) else 600.0
 
     # -- control, from any thread --
     def start(self) -> None:
@@ -88,7 +87,7 @@ class RunEngine:
                             for role, idn in self.bench.identities.items()},
             "stack": self.stack.to_dict(),
             "protocol": asdict(self.protocol),
-            "detectors": {"hard_short": asdict(self.detector_settings)},
+            "detectors": describe(self.detectors),
             "clock_speed": "max" if not math.isfinite(self.clock.speed) else self.clock.speed,
             "seed": self.seed,
         }
@@ -122,19 +121,23 @@ class RunEngine:
 
     def _drive(self, smu, writer: RunWriter) -> tuple[str, str]:
         p = self.protocol
-        detector = HardShortDetector(self.detector_settings)
         smu.reset()
         smu.set_voltage_limit(p.voltage_limit_v)
         smu.set_current(0.0)
         smu.output(True)
-        smu.clear_buffer()  # t = 0 at the first step, not at set-up (which an accelerated clock stretches)
+        smu.clear_buffer()  # t = 0 at the first step, not at set-up
         last_t = 0.0
         for step_index, step in enumerate(p.steps(self.stack)):
             if self._stop.is_set():
                 return "aborted", "stopped by the operator"
             smu.set_current(step.current_a)
-            smu.start_sampling(step.duration_s, p.sample_interval_s)
+            smu.output(True)  # a cut-off step's trigger model switched it off at its end
+            smu.start_sampling(step.duration_s, step.sample_interval_s, step.v_min, step.v_max)
             step_end = self.clock.now() + step.duration_s
+            poll = self.poll_s
+            if is_stop_step(step) and not math.isfinite(self.clock.speed):
+                # A cut-off ends the step early; poll often enough not to leave long idle gaps.
+                poll = min(poll, 20 * step.sample_interval_s)
             acc = {"n": 0, "charge": 0.0, "v_sum": 0.0, "v_end": None, "t_start": last_t, "t_end": last_t}
             while True:
                 sampling = smu.is_sampling()
@@ -144,7 +147,7 @@ class RunEngine:
                     batch["t"], batch["current"], batch["voltage"] = t, i, v
                     batch["step"], batch["cycle"] = step_index, step.cycle
                     dt = sample_durations(np.concatenate(([last_t], t)))[1:]
-                    trip = detector.update(t, i, v)
+                    trip = next((trip for d in self.detectors if (trip := d.update(t, i, v))), None)
                     if trip is not None:
                         smu.safe_off()  # first: the cell is safe before anything is logged or shown
                     self._take(writer, batch, acc, dt)
@@ -162,7 +165,7 @@ class RunEngine:
                     smu.abort()
                     writer.step(self._step_summary(step_index, step, acc))
                     return "aborted", "stopped by the operator"
-                self.clock.sleep(min(self.poll_s, max(step_end - self.clock.now(), p.sample_interval_s)))
+                self.clock.sleep(min(poll, max(step_end - self.clock.now(), step.sample_interval_s)))
             writer.step(self._step_summary(step_index, step, acc))
         return "completed", ""
 

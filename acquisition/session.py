@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from acquisition.engine import RunEngine
-from acquisition.protocol import PlateStrip
+from acquisition.protocol import AnyProtocol
 from cell import Stack
 from cell.validation import errors, validate
 from instruments.bench import simulated_bench
@@ -22,12 +22,13 @@ class Session:
         self.engine.bench.close()
 
 
-def prepare_run(notebook: Notebook, stack: Stack, protocol: PlateStrip, speed="3600", seed: int = 0,
+def prepare_run(notebook: Notebook, stack: Stack, protocol: AnyProtocol, speed="3600", seed: int = 0,
                 listeners=(), build_id: int | None = None) -> Session:
     """Validate and save the build (unless given), open the simulated bench, make an engine."""
     problems = errors(validate(stack))
     if problems:
         raise ValueError("the build is not valid: " + "; ".join(map(str, problems)))
+    protocol.steps(stack)  # a protocol that cannot apply to this cell says so before anything starts
     clock = make_clock(speed)
     if build_id is None:
         build_id = notebook.save_build(stack)

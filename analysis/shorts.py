@@ -96,3 +96,70 @@ class HardShortDetector:
         message = (f"hard short: cell resistance fell from {self._baseline:.3g} ohm to {r_now:.3g} ohm "
                    f"({r_now / self._baseline:.0%} of baseline) at t = {t_s / 3600:.2f} h")
         return Trip(self.kind, index, t_s, detected_index, message, evidence)
+
+
+@dataclass(frozen=True)
+class SoftShortSettings:
+    """Soft short during a constant-current charge of a full cell: the voltage stops
+    rising while charge keeps flowing, or the charge passes the theoretical capacity."""
+    capacity_mAh: float                 # the cell's theoretical capacity (from the build)
+    window_fraction: float = 0.03       # judge the rise over this share of the capacity
+    min_rise_v: float = 0.005           # a healthy NMC cell rises >= 18 mV per 3 % of charge
+    overcharge_fraction: float = 1.10   # charge beyond 110 % of theoretical in one step
+    settle_s: float = 120.0
+    min_current_a: float = 1e-7
+
+    def __post_init__(self) -> None:
+        if not self.capacity_mAh > 0:
+            raise ValueError(f"capacity_mAh must be above 0, got {self.capacity_mAh}")
+        if not 0 < self.window_fraction < 1 or self.min_rise_v <= 0 or self.overcharge_fraction <= 1:
+            raise ValueError("window_fraction in (0, 1), min_rise_v > 0 and overcharge_fraction > 1 are required")
+
+
+class SoftShortDetector:
+    kind = "soft_short"
+
+    def __init__(self, settings: SoftShortSettings):
+        self.settings = settings
+        self._seen = 0
+        self._current = 0.0
+        self._t_prev = 0.0
+        self._step_start = 0.0
+        self._step_charge = 0.0          # mAh passed in this charge step
+        self._ref = None                 # (charge mAh, voltage, t, index) at the window start
+
+    def update(self, t: np.ndarray, current: np.ndarray, voltage: np.ndarray) -> Trip | None:
+        s = self.settings
+        window = s.window_fraction * s.capacity_mAh
+        offset = self._seen
+        self._seen += len(t)
+        for k in range(len(t)):
+            i, v, tk = float(current[k]), float(voltage[k]), float(t[k])
+            if abs(i - self._current) > max(1e-9, 1e-3 * abs(self._current)):
+                self._current, self._step_start, self._step_charge, self._ref = i, self._t_prev, 0.0, None
+            dt = tk - self._t_prev
+            self._t_prev = tk
+            if i < s.min_current_a:      # only constant-current charge is judged
+                continue
+            self._step_charge += i * dt / 3.6
+            if self._step_charge > s.overcharge_fraction * s.capacity_mAh:
+                return Trip(self.kind, offset + k, tk, offset + k,
+                            f"soft short: {self._step_charge:.3g} mAh charged in one step, beyond "
+                            f"{s.overcharge_fraction:.0%} of the theoretical {s.capacity_mAh:.3g} mAh",
+                            {"criterion": "overcharge", "charge_mAh": self._step_charge, "settings": asdict(s)})
+            if tk - self._step_start < s.settle_s:
+                continue
+            if self._ref is None:
+                self._ref = (self._step_charge, v, tk, offset + k)
+                continue
+            q0, v0, t0, k0 = self._ref
+            if self._step_charge - q0 >= window:
+                rise = v - v0
+                if rise < s.min_rise_v:
+                    return Trip(self.kind, k0, t0, offset + k,
+                                f"soft short: voltage rose {rise * 1e3:+.1f} mV while {self._step_charge - q0:.3g} mAh "
+                                f"were charged (at {v:.3f} V, t = {tk / 3600:.2f} h)",
+                                {"criterion": "no_rise", "rise_v": rise, "charge_mAh": self._step_charge - q0,
+                                 "voltage_v": v, "settings": asdict(s)})
+                self._ref = (self._step_charge, v, tk, offset + k)
+        return None

@@ -27,6 +27,7 @@ class RunPanel(QtWidgets.QGroupBox):
         for label, value in SPEEDS:
             self.speed.addItem(label, value)
         self.speed.setCurrentIndex(3)
+        self.protocol.currentIndexChanged.connect(self._on_protocol)
         self.start = QtWidgets.QPushButton("Start run")
         self.stop = QtWidgets.QPushButton("Stop")
         self.stop.setEnabled(False)
@@ -40,12 +41,24 @@ class RunPanel(QtWidgets.QGroupBox):
         form.addRow("Clock", self.speed)
         form.addRow(buttons)
 
-    def protocol_value(self) -> PlateStrip:
+    def _plate_strip_selected(self) -> bool:
+        return isinstance(PRESETS[self.protocol.currentData()], PlateStrip)
+
+    def _on_protocol(self) -> None:
+        # Only plate/strip has editable parameters here; other presets run as defined.
+        for widget in (self.current, self.half_cycle, self.cycles):
+            widget.setEnabled(self._plate_strip_selected())
+
+    def protocol_value(self):
+        if not self._plate_strip_selected():
+            return preset(self.protocol.currentData())
         return preset(self.protocol.currentData(), current_density_mA_cm2=self.current.value(),
                       half_cycle_h=self.half_cycle.value(), cycles=self.cycles.value())
 
     def set_running(self, running: bool) -> None:
         self.start.setEnabled(not running)
         self.stop.setEnabled(running)
-        for widget in (self.protocol, self.current, self.half_cycle, self.cycles, self.speed):
+        for widget in (self.protocol, self.speed):
             widget.setEnabled(not running)
+        for widget in (self.current, self.half_cycle, self.cycles):
+            widget.setEnabled(not running and self._plate_strip_selected())

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import numpy as np
 import pyvisa
 
 from cell import Stack
 from instruments.keithley2450 import Keithley2450
+from instruments.sim.cells import sim_cell_for
 from instruments.sim.keithley2450_emulator import Keithley2450Emulator
-from instruments.sim.lithium_cell import LithiumCell, params_for
 from instruments.sim.scpi_server import ScpiServer
 
 VISA_BACKEND = "@py"  # pyvisa-py: no vendor VISA install needed
@@ -36,7 +35,7 @@ def open_resource(rm: pyvisa.ResourceManager, name: str):
 
 def simulated_bench(stack: Stack, clock, seed: int = 0) -> Bench:
     """Emulated instruments for `stack`, opened through the real drivers."""
-    cell = LithiumCell(params_for(stack, np.random.default_rng(seed)), seed=seed)
+    cell = sim_cell_for(stack, seed)
     emulator = Keithley2450Emulator(cell, clock)
     server = ScpiServer(emulator)
     rm = pyvisa.ResourceManager(VISA_BACKEND)

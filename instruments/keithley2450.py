@@ -28,10 +28,15 @@ class Keithley2450:
 
     # -- transport: every failure names this instrument and the command --
     def _write(self, command: str) -> None:
+        """Send a command and wait for `*OPC?`: the instrument has carried it out when
+        this returns. (It also keeps a socket from stalling ~40 ms on Nagle's algorithm
+        when one short write follows another; pyvisa-py cannot set TCP_NODELAY.)"""
         try:
-            self.resource.write(command)
+            reply = self.resource.query(command + ";*OPC?").strip()
         except (pyvisa.Error, OSError) as exc:
-            raise InstrumentError(self.name, command, f"write failed: {exc}") from exc
+            raise InstrumentError(self.name, command, f"no confirmation: {exc}") from exc
+        if reply != "1":
+            raise InstrumentError(self.name, command, f"garbled reply {reply[:60]!r}, expected *OPC? = 1")
 
     def _query(self, command: str) -> str:
         try:
@@ -78,13 +83,30 @@ class Keithley2450:
     def output(self, on: bool) -> None:
         self._write(":OUTP ON" if on else ":OUTP OFF")
 
-    def start_sampling(self, duration_s: float, interval_s: float) -> None:
+    def start_sampling(self, duration_s: float, interval_s: float,
+                       v_min: float | None = None, v_max: float | None = None) -> None:
+        """Sample every interval_s for up to duration_s into the buffer. With a voltage
+        window, a trigger-model limit branch ends the step at the first reading outside
+        it and switches the output off, so a cut-off holds however slowly the PC polls."""
         lo, hi = self.INTERVAL_RANGE_S
         if not lo <= interval_s <= hi:
             raise LimitError(f"{self.name}: sample interval {interval_s:g} s is outside {lo:g}..{hi:g} s")
         if not 0 < duration_s <= self.MAX_DURATION_S:
             raise LimitError(f"{self.name}: step duration {duration_s:g} s is outside 0..{self.MAX_DURATION_S:g} s")
-        self._write(f':TRIG:LOAD "DurationLoop", {duration_s:.6g}, {interval_s:.6g}')
+        if v_min is None and v_max is None:
+            self._write(f':TRIG:LOAD "DurationLoop", {duration_s:.6g}, {interval_s:.6g}')
+        else:
+            low = -self.VOLTAGE_LIMIT_RANGE_V[1] if v_min is None else v_min
+            high = self.VOLTAGE_LIMIT_RANGE_V[1] if v_max is None else v_max
+            if not low < high:
+                raise LimitError(f"{self.name}: voltage window {low:g}..{high:g} V is empty")
+            count = max(1, int(duration_s / interval_s + 1e-9))
+            self._write(':TRIG:LOAD "Empty"')
+            self._write(f":TRIG:BLOC:DEL:CONS 1, {interval_s:.6g}")
+            self._write(f":TRIG:BLOC:MDIG 2, {BUFFER}")
+            self._write(f":TRIG:BLOC:BRAN:LIM:CONS 3, OUTS, {low:.6g}, {high:.6g}, 5")
+            self._write(f":TRIG:BLOC:BRAN:COUN 4, {count}, 1")
+            self._write(":TRIG:BLOC:SOUR:STAT 5, OFF")
         self._write(":INIT")
 
     def is_sampling(self) -> bool:

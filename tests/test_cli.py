@@ -50,7 +50,7 @@ def test_headless_run_of_the_asymmetric_cell_reports_the_short(db_path):
     (["cell", "nope"], "unknown template 'nope'"),
     (["run", "sym-agc", "nope"], "unknown protocol 'nope'"),
     (["run", "sym-agc", "plate-strip-0.16", "--speed", "fast"], "speed must be a number"),
-    (["run", "full-agc", "plate-strip-0.16"], "Li on both sides"),
+    (["run", "sym-agc", "rate-test"], "C-rates need a full cell"),
 ])
 def test_bad_arguments_get_one_clear_line(args, message, db_path):
     result = main(*args, "--db", db_path)

@@ -1,6 +1,9 @@
 """An emulated Keithley 2450 driving a simulated cell: the subset of the native SCPI
-command set the driver uses, a reading buffer, the DurationLoop trigger model and an
-error queue. Time comes from the injected clock, so it runs accelerated."""
+command set the driver uses, a reading buffer, an error queue, and two trigger models:
+the predefined DurationLoop, and a block model (delay, measure, limit branch, counter,
+source off) that stops sampling when the voltage leaves a window and switches the
+output off, as the real instrument's trigger-model blocks do. Time comes from the
+injected clock, so it runs accelerated."""
 from __future__ import annotations
 
 import math
@@ -26,7 +29,8 @@ class Keithley2450Emulator:
         self.voltage_limit = 21.0
         self._clear_buffer()
         self._running = False
-        self._loop = (0.0, 0.0)  # (duration s, interval s)
+        self._blocks: dict[int, tuple] = {}
+        self._loop = {"interval": 1.0, "count": 0, "v_min": -np.inf, "v_max": np.inf, "off_at_end": False}
         self._loop_start = 0.0
         self._taken = 0
 
@@ -43,21 +47,49 @@ class Keithley2450Emulator:
         """Take every reading the trigger model is due by now."""
         if not self._running:
             return
-        duration, interval = self._loop
-        now = self.clock.now()
-        end = self._loop_start + duration
-        due = int(math.floor((min(now, end) - self._loop_start) / interval + 1e-9))
+        loop = self._loop
+        due = min(loop["count"], int(math.floor((self.clock.now() - self._loop_start) / loop["interval"] + 1e-9)))
         if due > self._taken:
-            times = self._loop_start + interval * np.arange(self._taken + 1, due + 1)
+            times = self._loop_start + loop["interval"] * np.arange(self._taken + 1, due + 1)
             current = self.source_current if self.output_on else 0.0
-            volts = self.cell.voltages(times)
+            volts = self.cell.take(times, loop["v_min"], loop["v_max"])
+            taken = volts.size
             volts = np.clip(volts, -self.voltage_limit, self.voltage_limit)
-            rows = np.column_stack([times - self._buffer_t0, np.full(times.size, current), volts])
+            rows = np.column_stack([times[:taken] - self._buffer_t0, np.full(taken, current), volts])
             self._buffer.append(rows)
-            self._count += rows.shape[0]
-            self._taken = due
-        if now >= end - 1e-9:
-            self._running = False
+            self._count += taken
+            self._taken += taken
+            if taken < times.size:          # the limit branch left the loop
+                self._end_loop(float(times[taken - 1]))
+                return
+        if self._taken >= loop["count"]:
+            self._end_loop(self._loop_start + loop["count"] * loop["interval"])
+
+    def _end_loop(self, t_end: float) -> None:
+        self._running = False
+        if self._loop["off_at_end"]:
+            self.output_on = False
+            self.cell.set_current(t_end, 0.0)
+
+    def _compile_blocks(self) -> dict:
+        """The one block model we emulate: DEL, MDIG, [BRAN:LIM], BRAN:COUN, [SOUR:STAT OFF]."""
+        kinds = [self._blocks[n][0] for n in sorted(self._blocks)]
+        if kinds[:2] != ["DEL", "MDIG"] or "COUN" not in kinds:
+            raise ValueError("unsupported trigger model " + ",".join(kinds))
+        loop = {"interval": 0.0, "count": 0, "v_min": -np.inf, "v_max": np.inf, "off_at_end": False}
+        for n in sorted(self._blocks):
+            block = self._blocks[n]
+            if block[0] == "DEL":
+                loop["interval"] = block[1]
+            elif block[0] == "LIM":
+                loop["v_min"], loop["v_max"] = block[1], block[2]
+            elif block[0] == "COUN":
+                loop["count"] = block[1]
+            elif block[0] == "SOUROFF":
+                loop["off_at_end"] = True
+        if loop["interval"] <= 0 or loop["count"] < 1:
+            raise ValueError("trigger model needs a positive delay and count")
+        return loop
 
     def _data(self, start: int, end: int) -> str:
         table = np.concatenate(self._buffer) if self._buffer else np.empty((0, 3))
@@ -80,6 +112,8 @@ class Keithley2450Emulator:
     def _dispatch(self, header: str, args: str) -> str | None:
         if header == "*IDN?":
             return IDN
+        if header == "*OPC?":
+            return "1"
         if header == "*RST":
             self._reset()
             self._apply_current()
@@ -122,17 +156,36 @@ class Keithley2450Emulator:
             return self._data(int(parts[0]), int(parts[1]))
         elif header == ":TRIG:LOAD":
             parts = [p.strip() for p in args.split(",")]
-            if parts[0].strip('"').upper() != "DURATIONLOOP":
-                raise ValueError(parts[0])
-            duration, interval = float(parts[1]), float(parts[2])
-            if duration <= 0 or interval <= 0:
-                raise ValueError(args)
-            self._loop = (duration, interval)
+            model = parts[0].strip('"').upper()
+            self._blocks = {}
+            if model == "DURATIONLOOP":
+                duration, interval = float(parts[1]), float(parts[2])
+                if duration <= 0 or interval <= 0:
+                    raise ValueError(args)
+                self._blocks = {1: ("DEL", interval), 2: ("MDIG",), 3: ("COUN", int(duration / interval + 1e-9), 1)}
+            elif model != "EMPTY":
+                raise ValueError(model)
+        elif header.startswith(":TRIG:BLOC:"):
+            parts = [p.strip() for p in args.split(",")]
+            number, kind = int(parts[0]), header[len(":TRIG:BLOC:"):]
+            if kind == "DEL:CONS":
+                self._blocks[number] = ("DEL", float(parts[1]))
+            elif kind == "MDIG":
+                self._blocks[number] = ("MDIG",)
+            elif kind == "BRAN:LIM:CONS" and parts[1].upper() == "OUTS":
+                self._blocks[number] = ("LIM", float(parts[2]), float(parts[3]))
+            elif kind == "BRAN:COUN":
+                self._blocks[number] = ("COUN", int(parts[1]), int(parts[2]))
+            elif kind == "SOUR:STAT" and parts[1].upper() in ("OFF", "0"):
+                self._blocks[number] = ("SOUROFF",)
+            else:
+                raise ValueError(header)
         elif header == ":INIT":
             if not self.output_on:
                 self._errors.append('-221,"Settings conflict; output is off"')
                 return None
             self._advance()
+            self._loop = self._compile_blocks()
             self._running, self._loop_start, self._taken = True, self.clock.now(), 0
         elif header == ":ABOR":
             self._advance()

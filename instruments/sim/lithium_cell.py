@@ -15,13 +15,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from cell import Stack
+from instruments.sim.base import SimCell
 
 SHORT_CHARGE_PER_BARE_INTERFACE_MAH_CM2 = 0.16 * 9.5   # paper: asymmetric cell, Fig 3b
 SHORT_SPREAD = 0.04                                    # relative 1-sigma between cells
 R_SHORT_OHM_CM2 = 0.3
 SLOW_FRACTION = 0.35          # slow polarisation as a share of the interfacial resistance
 TAU_SLOW_S = 900.0
-NOISE_V = 2e-6
 
 
 @dataclass(frozen=True)
@@ -65,49 +65,40 @@ def params_for(stack: Stack, rng: np.random.Generator) -> LithiumCellParams:
     return LithiumCellParams(stack.area_cm2, r_bulk, tuple(interfaces), bare, critical)
 
 
-class LithiumCell:
-    """Stateful model: told when the current changes, asked for voltages at times."""
+class LithiumCell(SimCell):
+    """Li | ... | Li: ohmic + interfacial resistance, slow polarisation, dendrite short."""
 
     def __init__(self, params: LithiumCellParams, seed: int = 0):
+        super().__init__(seed)
         self.params = params
-        self._rng = np.random.default_rng(seed)
-        self._t = 0.0
-        self._current = 0.0
         self._slow = 0.0            # slow polarisation state, in amps (relaxes toward I)
         self._charge = 0.0          # mAh/cm2 passed in either direction
         self.shorted_at: float | None = None
 
-    def set_current(self, t: float, amps: float) -> None:
-        self._advance_to(t)
-        self._current = amps
+    def _trajectory(self, times: np.ndarray) -> dict:
+        elapsed = times - self._t
+        i_cm2 = self._current / self.params.area_cm2
+        return {
+            "t": times,
+            "slow": self._current + (self._slow - self._current) * np.exp(-elapsed / TAU_SLOW_S),
+            "charge": self._charge + abs(i_cm2) * 1e3 * elapsed / 3600.0,
+        }
 
-    def _advance_to(self, t: float) -> None:
-        if t > self._t:
-            self.voltages(np.array([t]), noise=False)
-
-    def voltages(self, times: np.ndarray, noise: bool = True) -> np.ndarray:
-        """Voltages at increasing `times` (s) under the present current, advancing state."""
-        times = np.asarray(times, dtype=float)
-        if times.size == 0:
-            return times.copy()
+    def _voltage(self, traj: dict) -> np.ndarray:
         p = self.params
         i_cm2 = self._current / p.area_cm2
-        elapsed = times - self._t
-        slow = self._current + (self._slow - self._current) * np.exp(-elapsed / TAU_SLOW_S)
-        charge = self._charge + abs(i_cm2) * 1e3 * elapsed / 3600.0
         r_int = sum(p.r_interfaces_ohm_cm2)
-        v = i_cm2 * (p.r_bulk_ohm_cm2 + r_int) + slow / p.area_cm2 * SLOW_FRACTION * r_int
-        shorted = charge >= p.short_after_mAh_cm2
+        v = i_cm2 * (p.r_bulk_ohm_cm2 + r_int) + traj["slow"] / p.area_cm2 * SLOW_FRACTION * r_int
+        shorted = traj["charge"] >= p.short_after_mAh_cm2
         if shorted.any():
-            if self.shorted_at is None:
-                first = int(np.argmax(shorted))
-                self.shorted_at = float(times[first])
             r_cell = p.r_total_ohm_cm2
             r_parallel = r_cell * R_SHORT_OHM_CM2 / (r_cell + R_SHORT_OHM_CM2)
             v = np.where(shorted, i_cm2 * r_parallel, v)
-        if noise:
-            v = v + self._rng.normal(0.0, NOISE_V, v.size)
-        self._t = float(times[-1])
-        self._slow = float(slow[-1])
-        self._charge = float(charge[-1])
         return v
+
+    def _commit(self, traj: dict, index: int) -> None:
+        self._slow = float(traj["slow"][index])
+        self._charge = float(traj["charge"][index])
+        if self.shorted_at is None and self._charge >= self.params.short_after_mAh_cm2:
+            first = int(np.argmax(traj["charge"] >= self.params.short_after_mAh_cm2))
+            self.shorted_at = float(traj["t"][first])

@@ -17,12 +17,16 @@ class _Handler(socketserver.StreamRequestHandler):
     def handle(self) -> None:
         emulator: Emulator = self.server.emulator  # type: ignore[attr-defined]
         for raw in self.rfile:
-            for command in raw.decode("ascii", "replace").strip().split(";:"):
+            replies = []
+            for command in raw.decode("ascii", "replace").strip().split(";"):
+                command = command.strip()
                 if not command:
                     continue
                 reply = emulator.handle(command if command.startswith(("*", ":")) else ":" + command)
                 if reply is not None:
-                    self.wfile.write(reply.encode("ascii") + b"\n")
+                    replies.append(reply)
+            if replies:  # several queries in one message answer in one line, as SCPI does
+                self.wfile.write(";".join(replies).encode("ascii") + b"\n")
 
 
 class _Server(socketserver.ThreadingTCPServer):

@@ -56,3 +56,44 @@ def test_settings_are_checked():
         HardShortSettings(collapse_fraction=1.5)
     with pytest.raises(ValueError, match="hold_samples"):
         HardShortSettings(hold_samples=0)
+
+
+from analysis.shorts import SoftShortDetector, SoftShortSettings  # noqa: E402
+
+
+def charge_curve(n=3600, amps=0.16e-3, stall_at=None, seed=0):
+    """A 10 h, 1.6 mAh charge rising 3.6 -> 4.2 V; optionally flat with flicker from stall_at."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(1, n + 1) * 10.0
+    v = 3.6 + 0.6 * np.arange(n) / n + rng.normal(0, 2e-6, n)
+    if stall_at is not None:
+        v[stall_at:] = v[stall_at] + rng.normal(0, 2e-3, n - stall_at)
+    return t, np.full(n, amps), v
+
+
+def test_a_healthy_charge_does_not_trip_the_soft_short_detector():
+    det = SoftShortDetector(SoftShortSettings(capacity_mAh=1.6))
+    assert feed(det, *charge_curve()) is None
+
+
+def test_a_stalled_charge_trips_within_a_window():
+    det = SoftShortDetector(SoftShortSettings(capacity_mAh=1.6))
+    trip = feed(det, *charge_curve(stall_at=1000))
+    assert trip is not None and trip.evidence["criterion"] == "no_rise"
+    # 3 % of 1.6 mAh at 0.16 mA is 18 min = 108 samples of 10 s: judged within two windows
+    assert 1000 <= trip.detected_index <= 1000 + 2 * 108 + 1
+
+
+def test_charge_beyond_the_theoretical_capacity_trips():
+    det = SoftShortDetector(SoftShortSettings(capacity_mAh=1.0, min_rise_v=1e-9))
+    t, i, v = charge_curve()                       # 1.6 mAh into a 1.0 mAh cell
+    trip = feed(det, t, i, v)
+    assert trip.evidence["criterion"] == "overcharge"
+    assert trip.evidence["charge_mAh"] == pytest.approx(1.1, abs=0.001)
+
+
+def test_discharge_and_rest_are_not_judged():
+    det = SoftShortDetector(SoftShortSettings(capacity_mAh=1.6))
+    t, i, v = charge_curve(stall_at=0)
+    assert feed(det, t, -i, v) is None
+    assert feed(det, t + t[-1], 0 * i, v) is None

@@ -68,7 +68,21 @@ def test_saving_a_build_records_it(qtbot, window):
     assert "Build #1 saved" in window.status_label.text()
 
 
-def test_a_full_cell_cannot_run_on_the_lithium_bench_yet_and_says_why(qtbot, window):
-    window.builder.select_template("full-agc")
+def test_a_protocol_that_does_not_fit_the_cell_says_why(qtbot, window):
+    window.builder.select_template("sym-agc")
+    window.run_panel.protocol.setCurrentIndex(window.run_panel.protocol.findData("rate-test"))
     assert not window.start_run()
-    assert "Li on both sides" in window.status_label.text()
+    assert "C-rates need a full cell" in window.status_label.text()
+
+
+def test_a_full_cell_runs_the_rate_test(qtbot, window, db_path):
+    window.builder.select_template("full-agc")
+    window.run_panel.protocol.setCurrentIndex(window.run_panel.protocol.findData("rate-test"))
+    window.run_panel.speed.setCurrentIndex(window.run_panel.speed.findData("max"))
+    assert window.start_run()
+    qtbot.waitUntil(lambda: window.run_panel.start.isEnabled(), timeout=60000)
+    with Notebook(db_path, read_only=True) as nb:
+        run = nb.runs()[0]
+        assert run["status"] == "completed" and run["template"] == "full-agc"
+        discharges = [s for s in nb.steps(run["run_id"]) if s["label"] == "discharge"]
+        assert len(discharges) == 12

@@ -1,0 +1,56 @@
+"""The contract between a simulated cell and the emulated instruments.
+
+The instruments set a piecewise-constant current and ask for voltages at sample
+times. `take` advances the cell's state only up to the last sample it returns, so an
+instrument that stops at a voltage limit leaves the cell exactly where it stopped."""
+from __future__ import annotations
+
+import numpy as np
+
+
+class SimCell:
+    noise_v = 2e-6
+
+    def __init__(self, seed: int = 0):
+        self._rng = np.random.default_rng(seed)
+        self._t = 0.0
+        self._current = 0.0
+
+    # -- subclasses provide --
+    def _trajectory(self, times: np.ndarray) -> dict:
+        """State arrays at `times` (> self._t) under the present current, without committing."""
+        raise NotImplementedError
+
+    def _voltage(self, traj: dict) -> np.ndarray:
+        raise NotImplementedError
+
+    def _commit(self, traj: dict, index: int) -> None:
+        """Make the state at traj[...][index] the cell's state."""
+        raise NotImplementedError
+
+    # -- what the instruments use --
+    def set_current(self, t: float, amps: float) -> None:
+        self.advance(t)
+        self._current = amps
+
+    def advance(self, t: float) -> None:
+        if t > self._t:
+            self._commit(self._trajectory(np.array([t])), 0)
+            self._t = t
+
+    def take(self, times: np.ndarray, v_min: float = -np.inf, v_max: float = np.inf) -> np.ndarray:
+        """Voltages at increasing `times`, stopping after the first sample outside
+        [v_min, v_max] (that sample included); the state advances to the last one."""
+        times = np.asarray(times, dtype=float)
+        if times.size == 0:
+            return times.copy()
+        traj = self._trajectory(times)
+        v = self._voltage(traj) + self._rng.normal(0.0, self.noise_v, times.size)
+        outside = np.flatnonzero((v < v_min) | (v > v_max))
+        last = int(outside[0]) if outside.size else times.size - 1
+        self._commit(traj, last)
+        self._t = float(times[last])
+        return v[: last + 1]
+
+    def voltages(self, times: np.ndarray) -> np.ndarray:
+        return self.take(times)
