@@ -7,6 +7,7 @@ then the samples and the event are written, then listeners hear of it.
 """
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import platform
@@ -95,6 +96,8 @@ class RunEngine:
     def run(self) -> str:
         writer = RunWriter(self.notebook_path)
         self.run_id = writer.start_run(self.build_id, self.protocol.name, self.protocol.to_json(), self.provenance())
+        for connection in self.bench.connections():
+            connection.on_fault = functools.partial(self._report_fault, writer, connection.retries)
         self._set_status("running", "")
         status, message = "completed", ""
         smu = self.bench.smu
@@ -168,6 +171,12 @@ class RunEngine:
                 self.clock.sleep(min(poll, max(step_end - self.clock.now(), step.sample_interval_s)))
             writer.step(self._step_summary(step_index, step, acc))
         return "completed", ""
+
+    def _report_fault(self, writer: RunWriter, retries: int, instrument: str, command: str, detail: str,
+                      attempt: int) -> None:
+        self._emit_event(writer, "instrument_retry", "warning",
+                         f"{instrument}: {detail} on {command!r} (attempt {attempt + 1} of {retries + 1})",
+                         {"instrument": instrument, "command": command, "detail": detail, "attempt": attempt})
 
     def _take(self, writer: RunWriter, batch: np.ndarray, acc: dict, dt: np.ndarray) -> None:
         writer.append(batch)

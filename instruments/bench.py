@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import pyvisa
 
 from cell import Stack
+from instruments.connection import Connection
 from instruments.keithley2450 import Keithley2450
 from instruments.sim.cells import sim_cell_for
 from instruments.sim.keithley2450_emulator import Keithley2450Emulator
@@ -23,26 +24,26 @@ class Bench:
     identities: dict[str, str] = field(default_factory=dict)
     _closers: list = field(default_factory=list, repr=False)
 
+    def connections(self) -> list:
+        return [self.smu.connection]
+
     def close(self) -> None:
         for close in reversed(self._closers):
             close()
         self._closers.clear()
 
 
-def open_resource(rm: pyvisa.ResourceManager, name: str):
-    return rm.open_resource(name, read_termination="\n", write_termination="\n", timeout=5000)
-
-
-def simulated_bench(stack: Stack, clock, seed: int = 0) -> Bench:
+def simulated_bench(stack: Stack, clock, seed: int = 0, timeout_ms: int = 5000) -> Bench:
     """Emulated instruments for `stack`, opened through the real drivers."""
     cell = sim_cell_for(stack, seed)
     emulator = Keithley2450Emulator(cell, clock)
     server = ScpiServer(emulator)
     rm = pyvisa.ResourceManager(VISA_BACKEND)
-    resource = open_resource(rm, server.resource_name)
-    smu = Keithley2450(resource)
+    connection = Connection(rm, server.resource_name, "SMU (Keithley 2450)", timeout_ms=timeout_ms)
+    smu = Keithley2450(connection)
     bench = Bench(smu=smu, kind="simulated")
     bench.emulators = {"smu": emulator}
-    bench._closers += [server.close, rm.close, resource.close]
+    bench.servers = {"smu": server}
+    bench._closers += [server.close, rm.close, connection.close]
     bench.identities["smu"] = smu.identify()
     return bench

@@ -7,11 +7,31 @@ output is put in high-impedance mode (`:OUTP:SMOD HIMP`) so it does not load the
 from __future__ import annotations
 
 import numpy as np
-import pyvisa
 
+from instruments.connection import Connection, Garbled
 from instruments.errors import InstrumentError, LimitError
 
 BUFFER = '"defbuffer1"'
+
+
+def _expect_one(reply: str) -> str:
+    if reply.strip() != "1":
+        raise Garbled(f"garbled reply {reply.strip()[:60]!r}, expected *OPC? = 1")
+    return "1"
+
+
+def _count(reply: str) -> int:
+    try:
+        return int(float(reply))
+    except ValueError:
+        raise Garbled(f"garbled reply {reply.strip()[:60]!r}, expected a count") from None
+
+
+def _trigger_state(reply: str) -> str:
+    state = reply.strip().split(";")[0].upper()
+    if state not in {"RUNNING", "IDLE", "WAITING", "ABORTED", "ABORTING", "EMPTY", "BUILDING", "FAILED", "PAUSED"}:
+        raise Garbled(f"garbled reply {reply.strip()[:60]!r}, expected a trigger state")
+    return state
 
 
 class Keithley2450:
@@ -21,35 +41,23 @@ class Keithley2450:
     INTERVAL_RANGE_S = (1e-3, 1e4)
     MAX_DURATION_S = 100_000.0  # the DurationLoop trigger model's upper bound
 
-    def __init__(self, resource: pyvisa.resources.MessageBasedResource, name: str = "SMU (Keithley 2450)"):
-        self.resource = resource
+    def __init__(self, connection: Connection, name: str = "SMU (Keithley 2450)"):
+        self.connection = connection
         self.name = name
         self._read_count = 0
 
-    # -- transport: every failure names this instrument and the command --
+    # -- transport: Connection retries, reconnects and names this instrument and the command --
     def _write(self, command: str) -> None:
         """Send a command and wait for `*OPC?`: the instrument has carried it out when
         this returns. (It also keeps a socket from stalling ~40 ms on Nagle's algorithm
         when one short write follows another; pyvisa-py cannot set TCP_NODELAY.)"""
-        try:
-            reply = self.resource.query(command + ";*OPC?").strip()
-        except (pyvisa.Error, OSError) as exc:
-            raise InstrumentError(self.name, command, f"no confirmation: {exc}") from exc
-        if reply != "1":
-            raise InstrumentError(self.name, command, f"garbled reply {reply[:60]!r}, expected *OPC? = 1")
+        self.connection.query(command + ";*OPC?", _expect_one)
 
     def _query(self, command: str) -> str:
-        try:
-            return self.resource.query(command).strip()
-        except (pyvisa.Error, OSError) as exc:
-            raise InstrumentError(self.name, command, f"no valid reply: {exc}") from exc
+        return self.connection.query(command)
 
     def _query_int(self, command: str) -> int:
-        reply = self._query(command)
-        try:
-            return int(float(reply))
-        except ValueError:
-            raise InstrumentError(self.name, command, f"garbled reply {reply[:60]!r}, expected a count") from None
+        return self.connection.query(command, _count)
 
     # -- the SourceMeter interface --
     def identify(self) -> str:
@@ -110,12 +118,7 @@ class Keithley2450:
         self._write(":INIT")
 
     def is_sampling(self) -> bool:
-        command = ":TRIG:STAT?"
-        reply = self._query(command)
-        state = reply.split(";")[0].upper()
-        if state not in {"RUNNING", "IDLE", "WAITING", "ABORTED", "ABORTING", "EMPTY", "BUILDING", "FAILED", "PAUSED"}:
-            raise InstrumentError(self.name, command, f"garbled reply {reply[:60]!r}, expected a trigger state")
-        return state in {"RUNNING", "WAITING", "PAUSED"}
+        return self.connection.query(":TRIG:STAT?", _trigger_state) in {"RUNNING", "WAITING", "PAUSED"}
 
     def read_new(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         count = self._query_int(f":TRAC:ACT? {BUFFER}")
@@ -123,14 +126,18 @@ class Keithley2450:
             empty = np.empty(0)
             return empty, empty, empty
         command = f":TRAC:DATA? {self._read_count + 1}, {count}, {BUFFER}, REL, SOUR, READ"
-        reply = self._query(command)
-        try:
-            values = np.array(reply.split(","), dtype=float)
-        except ValueError:
-            raise InstrumentError(self.name, command, f"garbled reply {reply[:60]!r}, expected numbers") from None
         expected = 3 * (count - self._read_count)
-        if values.size != expected:
-            raise InstrumentError(self.name, command, f"truncated reply: {values.size} values, expected {expected}")
+
+        def parse(reply: str) -> np.ndarray:
+            try:
+                values = np.array(reply.split(","), dtype=float)
+            except ValueError:
+                raise Garbled(f"garbled reply {reply.strip()[:60]!r}, expected numbers") from None
+            if values.size != expected:
+                raise Garbled(f"truncated reply: {values.size} values, expected {expected}")
+            return values
+
+        values = self.connection.query(command, parse)
         self._read_count = count
         table = values.reshape(-1, 3)
         return table[:, 0], table[:, 1], table[:, 2]

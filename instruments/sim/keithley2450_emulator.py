@@ -181,6 +181,11 @@ class Keithley2450Emulator:
             else:
                 raise ValueError(header)
         elif header == ":INIT":
+            if self._running:
+                self._advance()
+            if self._running:  # SCPI: a second INIT while initiated is ignored, not a restart
+                self._errors.append('-213,"Init ignored"')
+                return None
             if not self.output_on:
                 self._errors.append('-221,"Settings conflict; output is off"')
                 return None

@@ -1,11 +1,18 @@
 """A line-based SCPI server on the loopback interface: pyvisa-py opens it as a
-`TCPIP::127.0.0.1::PORT::SOCKET` resource, exactly as it would a LAN instrument."""
+`TCPIP::127.0.0.1::PORT::SOCKET` resource, exactly as it would a LAN instrument.
+
+Faults can be injected on purpose, to prove the drivers and the engine cope:
+`timeout` (the next message gets no reply), `disconnect` (the connection drops),
+`garbage` (a reply of noise), `truncate` (half a reply), and `down` (every
+connection is refused until `recover()`)."""
 from __future__ import annotations
 
-import socket
+import collections
 import socketserver
 import threading
-from typing import Callable, Protocol
+from typing import Protocol
+
+FAULTS = ("timeout", "disconnect", "garbage", "truncate")
 
 
 class Emulator(Protocol):
@@ -15,8 +22,16 @@ class Emulator(Protocol):
 
 class _Handler(socketserver.StreamRequestHandler):
     def handle(self) -> None:
-        emulator: Emulator = self.server.emulator  # type: ignore[attr-defined]
+        server: _Server = self.server  # type: ignore[assignment]
+        emulator = server.emulator
+        if server.down:
+            return
         for raw in self.rfile:
+            fault = server.next_fault(raw.decode("ascii", "replace"))
+            if fault == "disconnect" or server.down:
+                return
+            if fault == "timeout":
+                continue
             replies = []
             for command in raw.decode("ascii", "replace").strip().split(";"):
                 command = command.strip()
@@ -26,12 +41,26 @@ class _Handler(socketserver.StreamRequestHandler):
                 if reply is not None:
                     replies.append(reply)
             if replies:  # several queries in one message answer in one line, as SCPI does
-                self.wfile.write(";".join(replies).encode("ascii") + b"\n")
+                reply = ";".join(replies)
+                if fault == "garbage":
+                    reply = "#\x7f?ERR~~" + reply[::-1][:8]
+                elif fault == "truncate":
+                    reply = reply[: max(1, len(reply) // 2)]
+                self.wfile.write(reply.encode("ascii", "replace") + b"\n")
 
 
 class _Server(socketserver.ThreadingTCPServer):
     daemon_threads = True
     allow_reuse_address = True
+    down = False
+
+    def next_fault(self, message: str) -> str | None:
+        with self.fault_lock:
+            for k, (fault, match) in enumerate(self.faults):
+                if match is None or match in message:
+                    del self.faults[k]
+                    return fault
+            return None
 
 
 class ScpiServer:
@@ -40,6 +69,8 @@ class ScpiServer:
     def __init__(self, emulator: Emulator):
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.emulator = emulator  # type: ignore[attr-defined]
+        self._server.faults = collections.deque()
+        self._server.fault_lock = threading.Lock()
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, name=f"scpi-{self.port}", daemon=True)
         self._thread.start()
@@ -47,6 +78,20 @@ class ScpiServer:
     @property
     def resource_name(self) -> str:
         return f"TCPIP0::127.0.0.1::{self.port}::SOCKET"
+
+    def inject(self, fault: str, count: int = 1, match: str | None = None) -> None:
+        """Apply `fault` to the next `count` messages (containing `match`, if given),
+        or take the instrument down."""
+        if fault == "down":
+            self._server.down = True
+            return
+        if fault not in FAULTS:
+            raise ValueError(f"unknown fault {fault!r}; choose one of {', '.join(FAULTS)} or 'down'")
+        with self._server.fault_lock:
+            self._server.faults.extend([(fault, match)] * count)
+
+    def recover(self) -> None:
+        self._server.down = False
 
     def close(self) -> None:
         self._server.shutdown()

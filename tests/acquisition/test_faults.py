@@ -1,0 +1,82 @@
+"""Faults injected on the simulated bench, through the real driver and pyvisa-py: a
+transient fault is retried by reopening the resource and the run loses nothing; an
+instrument that stays down ends the run with a clear, attributed error."""
+from __future__ import annotations
+
+import pytest
+
+import cell
+from acquisition.engine import RunEngine
+from acquisition.protocol import preset
+from instruments.bench import simulated_bench
+from instruments.clock import make_clock
+from notebook import Notebook
+
+PROTOCOL = preset("plate-strip-0.16", cycles=2)
+FULL_RUN_SAMPLES = 2 * 2 * 3600
+
+
+class InjectAfter:
+    """A listener that injects a fault once the run has delivered `after` batches."""
+
+    def __init__(self, server, fault, after=3):
+        self.server, self.fault, self.after, self.batches = server, fault, after, 0
+
+    def on_batch(self, samples):
+        self.batches += 1
+        if self.batches == self.after:
+            # the data transfer is where a truncated reply does harm
+            self.server.inject(self.fault, match=":TRAC:DATA?" if self.fault == "truncate" else None)
+
+    def on_event(self, event):
+        pass
+
+    def on_status(self, status, message):
+        pass
+
+
+def engine_with_fault(db_path, fault):
+    nb = Notebook(db_path)
+    stack = cell.from_template("sym-agc")
+    clock = make_clock("max")
+    bench = simulated_bench(stack, clock, timeout_ms=300)
+    engine = RunEngine(db_path, nb.save_build(stack), stack, PROTOCOL, bench, clock,
+                       listeners=[InjectAfter(bench.servers["smu"], fault)])
+    return nb, engine, bench
+
+
+@pytest.mark.parametrize("fault", ["timeout", "disconnect", "garbage", "truncate"])
+def test_a_transient_fault_is_retried_and_nothing_is_lost(db_path, fault):
+    nb, engine, bench = engine_with_fault(db_path, fault)
+    try:
+        assert engine.run() == "completed"
+    finally:
+        bench.close()
+    assert nb.samples(engine.run_id).size == FULL_RUN_SAMPLES
+    (retry,) = [e for e in nb.events(engine.run_id) if e["kind"] == "instrument_retry"]
+    assert retry["severity"] == "warning"
+    assert retry["evidence"]["instrument"] == "SMU (Keithley 2450)" and retry["evidence"]["command"]
+    expected = {"timeout": "timeout", "disconnect": "", "garbage": "garbled", "truncate": "truncated"}[fault]
+    assert expected in retry["evidence"]["detail"]
+    assert bench.smu.connection.reconnects == 1
+    nb.close()
+
+
+def test_an_instrument_that_stays_down_fails_the_run_with_an_attributed_error(db_path):
+    nb, engine, bench = engine_with_fault(db_path, "down")
+    bench.servers["smu"].inject("disconnect")  # drop the open session too: the next exchange fails
+    try:
+        assert engine.run() == "failed"
+    finally:
+        bench.close()
+    events = nb.events(engine.run_id)
+    fault = [e for e in events if e["kind"] == "instrument_fault"]
+    assert len(fault) == 1 and fault[0]["severity"] == "alarm"
+    assert fault[0]["evidence"]["instrument"] == "SMU (Keithley 2450)"
+    assert "gave up after 2 reconnects" in fault[0]["message"]
+    assert len([e for e in events if e["kind"] == "instrument_retry"]) >= 3
+    run = nb.run(engine.run_id)
+    assert run["status"] == "failed" and "SMU (Keithley 2450)" in run["message"]
+    # what was acquired before the instrument went away is kept
+    assert nb.samples(engine.run_id).size == engine.n_samples > 0
+    nb.close()
