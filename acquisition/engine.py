@@ -18,7 +18,7 @@ from typing import Protocol
 import numpy as np
 
 import resources
-from acquisition.protocol import AnyProtocol, is_stop_step
+from acquisition.protocol import AnyProtocol, CurrentStep, EisStep, is_stop_step
 from acquisition.alarms import describe, detectors_for
 from analysis.segments import sample_durations
 from cell import Stack
@@ -34,6 +34,7 @@ class RunListener(Protocol):
     def on_batch(self, samples: np.ndarray) -> None: ...
     def on_event(self, event: dict) -> None: ...
     def on_status(self, status: str, message: str) -> None: ...
+    def on_spectrum(self, spectrum: dict) -> None: ...
 
 
 class RunEngine:
@@ -54,6 +55,8 @@ class RunEngine:
         self.events: list[dict] = []
         self.n_samples = 0
         self.t_now = 0.0
+        self._last_t = 0.0
+        self._spectra = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         # Poll ~20 times a second of wall time; flat out, every 600 simulated seconds.
@@ -124,53 +127,80 @@ class RunEngine:
 
     def _drive(self, smu, writer: RunWriter) -> tuple[str, str]:
         p = self.protocol
+        steps = p.steps(self.stack)
         smu.reset()
         smu.set_voltage_limit(p.voltage_limit_v)
         smu.set_current(0.0)
         smu.output(True)
         smu.clear_buffer()  # t = 0 at the first step, not at set-up
-        last_t = 0.0
-        for step_index, step in enumerate(p.steps(self.stack)):
+        self._last_t = 0.0
+        for step_index, step in enumerate(steps):
             if self._stop.is_set():
                 return "aborted", "stopped by the operator"
-            smu.set_current(step.current_a)
-            smu.output(True)  # a cut-off step's trigger model switched it off at its end
-            smu.start_sampling(step.duration_s, step.sample_interval_s, step.v_min, step.v_max)
-            step_end = self.clock.now() + step.duration_s
-            poll = self.poll_s
-            if is_stop_step(step) and not math.isfinite(self.clock.speed):
-                # A cut-off ends the step early; poll often enough not to leave long idle gaps.
-                poll = min(poll, 20 * step.sample_interval_s)
-            acc = {"n": 0, "charge": 0.0, "v_sum": 0.0, "v_end": None, "t_start": last_t, "t_end": last_t}
-            while True:
-                sampling = smu.is_sampling()
-                t, i, v = smu.read_new()
-                if t.size:
-                    batch = empty_samples(t.size)
-                    batch["t"], batch["current"], batch["voltage"] = t, i, v
-                    batch["step"], batch["cycle"] = step_index, step.cycle
-                    dt = sample_durations(np.concatenate(([last_t], t)))[1:]
-                    trip = next((trip for d in self.detectors if (trip := d.update(t, i, v))), None)
-                    if trip is not None:
-                        smu.safe_off()  # first: the cell is safe before anything is logged or shown
-                    self._take(writer, batch, acc, dt)
-                    last_t = float(t[-1])
-                    if trip is not None:
-                        writer.step(self._step_summary(step_index, step, acc))
-                        self._emit_event(writer, trip.kind, "alarm", trip.message, trip.evidence,
-                                         t_s=trip.t_s, sample_index=trip.index)
-                        return "shorted", trip.message
-                if writer.error is not None:
-                    raise RuntimeError(f"notebook write failed: {writer.error}")
-                if not sampling:
-                    break
-                if self._stop.is_set():
-                    smu.abort()
-                    writer.step(self._step_summary(step_index, step, acc))
-                    return "aborted", "stopped by the operator"
-                self.clock.sleep(min(poll, max(step_end - self.clock.now(), step.sample_interval_s)))
-            writer.step(self._step_summary(step_index, step, acc))
+            if isinstance(step, EisStep):
+                self._sweep(smu, writer, step_index, step)
+                continue
+            outcome = self._current_step(smu, writer, step_index, step)
+            if outcome is not None:
+                return outcome
         return "completed", ""
+
+    def _current_step(self, smu, writer: RunWriter, step_index: int, step: CurrentStep) -> tuple[str, str] | None:
+        """Run one current step to its end; a (status, message) ends the run early."""
+        smu.set_current(step.current_a)
+        smu.output(True)  # a cut-off step's trigger model switched it off at its end
+        smu.start_sampling(step.duration_s, step.sample_interval_s, step.v_min, step.v_max)
+        step_end = self.clock.now() + step.duration_s
+        poll = self.poll_s
+        if is_stop_step(step) and not math.isfinite(self.clock.speed):
+            # A cut-off ends the step early; poll often enough not to leave long idle gaps.
+            poll = min(poll, 20 * step.sample_interval_s)
+        acc = {"n": 0, "charge": 0.0, "v_sum": 0.0, "v_end": None, "t_start": self._last_t, "t_end": self._last_t}
+        while True:
+            sampling = smu.is_sampling()
+            t, i, v = smu.read_new()
+            if t.size:
+                batch = empty_samples(t.size)
+                batch["t"], batch["current"], batch["voltage"] = t, i, v
+                batch["step"], batch["cycle"] = step_index, step.cycle
+                dt = sample_durations(np.concatenate(([self._last_t], t)))[1:]
+                trip = next((trip for d in self.detectors if (trip := d.update(t, i, v))), None)
+                if trip is not None:
+                    smu.safe_off()  # first: the cell is safe before anything is logged or shown
+                self._take(writer, batch, acc, dt)
+                self._last_t = float(t[-1])
+                if trip is not None:
+                    writer.step(self._step_summary(step_index, step, acc))
+                    self._emit_event(writer, trip.kind, "alarm", trip.message, trip.evidence,
+                                     t_s=trip.t_s, sample_index=trip.index)
+                    return "shorted", trip.message
+            if writer.error is not None:
+                raise RuntimeError(f"notebook write failed: {writer.error}")
+            if not sampling:
+                break
+            if self._stop.is_set():
+                smu.abort()
+                writer.step(self._step_summary(step_index, step, acc))
+                return "aborted", "stopped by the operator"
+            self.clock.sleep(min(poll, max(step_end - self.clock.now(), step.sample_interval_s)))
+        writer.step(self._step_summary(step_index, step, acc))
+        return None
+
+    def _sweep(self, smu, writer: RunWriter, step_index: int, step: EisStep) -> None:
+        """An impedance sweep at rest: the SMU goes to high impedance so it does not load
+        the cell, the analyser sweeps, and the spectrum is stored and handed on."""
+        smu.safe_off()
+        eis = self.bench.eis
+        freqs, z = eis.sweep(step.f_start_hz, step.f_stop_hz, step.points, step.amplitude_v)
+        # A sweep takes about five periods a point at the low end: let simulated time pass too.
+        self.clock.sleep(float(np.sum(np.maximum(5.0 / freqs, 0.01))))
+        spectrum = {"run_id": self.run_id, "spectrum": self._spectra, "t_s": self._last_t, "step": step_index,
+                    "cycle": step.cycle, "amplitude_v": step.amplitude_v, "instrument": eis.name,
+                    "freq_hz": freqs, "z": z}
+        self._spectra += 1
+        writer.spectrum(spectrum)
+        for listener in self.listeners:
+            listener.on_spectrum(spectrum)
 
     def _report_fault(self, writer: RunWriter, retries: int, instrument: str, command: str, detail: str,
                       attempt: int) -> None:

@@ -15,6 +15,7 @@ class LiveBuffer:
         self._data = np.zeros(capacity, dtype=SAMPLE_DTYPE)
         self._n = 0
         self._lock = threading.Lock()
+        self.spectra: list[dict] = []   # EIS sweeps, in the order measured
 
     def append(self, samples: np.ndarray) -> None:
         with self._lock:
@@ -43,3 +44,7 @@ class LiveBuffer:
 
     def on_status(self, status: str, message: str) -> None:
         pass
+
+    def on_spectrum(self, spectrum: dict) -> None:
+        with self._lock:
+            self.spectra.append(spectrum)

@@ -23,6 +23,16 @@ class CurrentStep:
     v_max: float | None = None  # ... or above
 
 
+@dataclass(frozen=True)
+class EisStep:
+    label: str
+    f_start_hz: float
+    f_stop_hz: float
+    points: int
+    amplitude_v: float
+    cycle: int
+
+
 def _check(condition: bool, message: str) -> None:
     if not condition:
         raise ValueError(message)
@@ -151,13 +161,50 @@ class Gitt:
         return json.dumps(asdict(self))
 
 
-AnyProtocol = PlateStrip | Cycling | Gitt
+@dataclass(frozen=True)
+class Eis:
+    """Impedance spectra of the cell at rest: an OCV rest, then a sweep, repeated.
+    The default range is what the bench's E4990A covers (it stops at 20 Hz)."""
+    f_start_hz: float = 1e6
+    f_stop_hz: float = 20.0
+    points: int = 51
+    amplitude_v: float = 0.01
+    rest_s: float = 600.0
+    repeats: int = 1
+    sample_interval_s: float = 10.0
+    voltage_limit_v: float = 5.0
+    kind: str = "eis"
+
+    def __post_init__(self) -> None:
+        _check(self.f_start_hz > 0 and self.f_stop_hz > 0 and self.f_start_hz != self.f_stop_hz,
+               "EIS frequencies must be above 0 Hz and differ")
+        _check(2 <= self.points <= 1601, f"EIS points must be 2 to 1601, got {self.points}")
+        _check(0 < self.amplitude_v <= 1, f"EIS amplitude must be above 0 and at most 1 V, got {self.amplitude_v:g}")
+        _check(1 <= self.repeats <= 10000 and self.rest_s > 0, "repeats must be 1 to 10000 and the rest above 0 s")
+
+    @property
+    def name(self) -> str:
+        return "eis"
+
+    def steps(self, stack: Stack) -> list:
+        out: list = []
+        for k in range(1, self.repeats + 1):
+            out.append(CurrentStep("rest", 0.0, self.rest_s, k, self.sample_interval_s))
+            out.append(EisStep("eis", self.f_start_hz, self.f_stop_hz, self.points, self.amplitude_v, k))
+        return out
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+
+AnyProtocol = PlateStrip | Cycling | Gitt | Eis
 
 PRESETS: dict[str, AnyProtocol] = {
     "plate-strip-0.16": PlateStrip(),
     "rate-test": Cycling(groups=((0.1, 3), (0.2, 3), (1 / 3, 3), (0.5, 3)), sample_interval_s=10.0, title="rate-test"),
     "cycling-c3-500": Cycling(groups=((1 / 3, 500),), sample_interval_s=60.0, title="cycling-c3-500"),
     "gitt": Gitt(),
+    "eis": Eis(),
 }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from acquisition.engine import RunEngine
-from acquisition.protocol import AnyProtocol
+from acquisition.protocol import AnyProtocol, EisStep
 from cell import Stack
 from cell.validation import errors, validate
 from instruments.bench import simulated_bench
@@ -28,10 +28,17 @@ def prepare_run(notebook: Notebook, stack: Stack, protocol: AnyProtocol, speed="
     problems = errors(validate(stack))
     if problems:
         raise ValueError("the build is not valid: " + "; ".join(map(str, problems)))
-    protocol.steps(stack)  # a protocol that cannot apply to this cell says so before anything starts
+    steps = protocol.steps(stack)  # a protocol that cannot apply to this cell says so before anything starts
     clock = make_clock(speed)
     if build_id is None:
         build_id = notebook.save_build(stack)
     bench = simulated_bench(stack, clock, seed=seed)
+    try:
+        for step in steps:
+            if isinstance(step, EisStep):
+                bench.eis.check_sweep(step.f_start_hz, step.f_stop_hz, step.points, step.amplitude_v)
+    except ValueError:
+        bench.close()
+        raise
     engine = RunEngine(notebook.path, build_id, stack, protocol, bench, clock, listeners=listeners, seed=seed)
     return Session(engine, build_id)

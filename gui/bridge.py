@@ -8,6 +8,7 @@ from PySide6 import QtCore
 
 class EngineBridge(QtCore.QObject):
     event = QtCore.Signal(dict)
+    spectrum = QtCore.Signal(dict)
     status = QtCore.Signal(str, str)
 
     # RunListener interface, called on the engine thread
@@ -19,3 +20,6 @@ class EngineBridge(QtCore.QObject):
 
     def on_status(self, status: str, message: str) -> None:
         self.status.emit(status, message)
+
+    def on_spectrum(self, spectrum: dict) -> None:
+        self.spectrum.emit(spectrum)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 
 APPLICATION_ID = 0x53537431  # "SSt1": tells a SolidStack notebook from any SQLite file
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _V1 = """
 CREATE TABLE builds (
@@ -94,7 +94,31 @@ CREATE VIEW cycle_summary AS
     FROM run_steps GROUP BY run_id, cycle;
 """
 
-MIGRATIONS = {1: _V1}  # version -> script taking the previous version to it
+# v2: impedance spectra, one row per sweep and one per point (plain SQL, CSV-friendly).
+_V2 = """
+CREATE TABLE spectra (
+    run_id INTEGER NOT NULL REFERENCES runs(id),
+    spectrum INTEGER NOT NULL,          -- 0, 1, ... in the order measured
+    t_s REAL NOT NULL,                  -- run time of the sweep (s)
+    step INTEGER NOT NULL,
+    cycle INTEGER NOT NULL,
+    amplitude_v REAL NOT NULL,
+    instrument TEXT NOT NULL,
+    PRIMARY KEY (run_id, spectrum)
+);
+CREATE TABLE spectrum_points (
+    run_id INTEGER NOT NULL,
+    spectrum INTEGER NOT NULL,
+    point INTEGER NOT NULL,
+    freq_hz REAL NOT NULL,
+    z_real_ohm REAL NOT NULL,
+    z_imag_ohm REAL NOT NULL,
+    PRIMARY KEY (run_id, spectrum, point),
+    FOREIGN KEY (run_id, spectrum) REFERENCES spectra(run_id, spectrum)
+);
+"""
+
+MIGRATIONS = {1: _V1, 2: _V2}  # version -> script taking the previous version to it
 
 
 def migrate(conn: sqlite3.Connection) -> None:

@@ -149,6 +149,29 @@ class Notebook:
             raise NotebookError(f"no build {build_id} in {self.path}")
         return Stack.from_dict(json.loads(row["stack_json"]))
 
+    def builds(self) -> list[dict]:
+        """Saved builds, newest first, with how many runs were made on each."""
+        rows = self.conn.execute(
+            "SELECT b.id AS build_id, b.created_utc, b.name, b.template, b.description, b.operator, b.area_cm2,"
+            " b.stack_pressure_mpa, b.temperature_c, json_extract(b.stack_json, '$.based_on_build') AS based_on_build,"
+            " (SELECT COUNT(*) FROM runs r WHERE r.build_id = b.id) AS n_runs"
+            " FROM builds b ORDER BY b.id DESC")
+        return [dict(r) for r in rows]
+
+    def clone_build(self, build_id: int) -> Stack:
+        """A new, unsaved stack to start the next cell from build `build_id`: the same
+        layers, lots and set-points, with the cell's own id and notes left blank."""
+        return self.build(build_id).with_changes(name="", notes="", based_on_build=build_id)
+
+    def lots(self) -> dict[str, list[str]]:
+        """Lot ids recorded so far per material, most recently used first."""
+        out: dict[str, list[str]] = {}
+        for row in self.conn.execute(
+                "SELECT material, lot FROM build_layers WHERE lot != ''"
+                " GROUP BY material, lot ORDER BY MAX(build_id) DESC, lot"):
+            out.setdefault(row["material"], []).append(row["lot"])
+        return out
+
     # -- runs --
     def runs(self) -> list[dict]:
         return [dict(r) for r in self.conn.execute("SELECT * FROM run_overview ORDER BY run_id")]
@@ -167,6 +190,19 @@ class Notebook:
 
     def steps(self, run_id: int) -> list[dict]:
         return [dict(r) for r in self.conn.execute("SELECT * FROM run_steps WHERE run_id = ? ORDER BY step", (run_id,))]
+
+    def spectra(self, run_id: int) -> list[dict]:
+        """The run's impedance spectra: metadata plus freq_hz and z (complex ohm) arrays."""
+        out = []
+        for row in self.conn.execute("SELECT * FROM spectra WHERE run_id = ? ORDER BY spectrum", (run_id,)):
+            spectrum = dict(row)
+            points = np.array(self.conn.execute(
+                "SELECT freq_hz, z_real_ohm, z_imag_ohm FROM spectrum_points WHERE run_id = ? AND spectrum = ? ORDER BY point",
+                (run_id, row["spectrum"])).fetchall(), dtype=float).reshape(-1, 3)
+            spectrum["freq_hz"] = points[:, 0]
+            spectrum["z"] = points[:, 1] + 1j * points[:, 2]
+            out.append(spectrum)
+        return out
 
     def events(self, run_id: int) -> list[dict]:
         rows = self.conn.execute("SELECT * FROM events WHERE run_id = ? ORDER BY t_s, id", (run_id,))

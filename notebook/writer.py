@@ -49,6 +49,11 @@ class RunWriter:
     def event(self, event: dict) -> None:
         self._queue.put(("event", event, None))
 
+    def spectrum(self, spectrum: dict) -> None:
+        """An impedance sweep: dict with spectrum, t_s, step, cycle, amplitude_v,
+        instrument, freq_hz (array) and z (complex array, ohm)."""
+        self._queue.put(("spectrum", spectrum, None))
+
     def finish(self, status: str, message: str = "") -> None:
         """Flush everything, close the run with `status` and stop the thread."""
         if status not in FINAL_STATUSES:
@@ -81,6 +86,8 @@ class RunWriter:
                     self._write_step(payload)
                 elif kind == "event":
                     self._write_event(payload)
+                elif kind == "spectrum":
+                    self._write_spectrum(payload)
                 elif kind == "finish":
                     self._finish(*payload)
                     self.conn.close()
@@ -127,6 +134,17 @@ class RunWriter:
         self.conn.execute(
             "INSERT INTO events (run_id, t_s, sample_index, kind, severity, message, evidence_json) VALUES (?,?,?,?,?,?,?)",
             (self.run_id, e["t_s"], e["sample_index"], e["kind"], e["severity"], e["message"], json.dumps(e.get("evidence", {}))),
+        )
+
+    def _write_spectrum(self, s: dict) -> None:
+        self.conn.execute(
+            "INSERT INTO spectra (run_id, spectrum, t_s, step, cycle, amplitude_v, instrument) VALUES (?,?,?,?,?,?,?)",
+            (self.run_id, s["spectrum"], s["t_s"], s["step"], s["cycle"], s["amplitude_v"], s["instrument"]),
+        )
+        self.conn.executemany(
+            "INSERT INTO spectrum_points (run_id, spectrum, point, freq_hz, z_real_ohm, z_imag_ohm) VALUES (?,?,?,?,?,?)",
+            [(self.run_id, s["spectrum"], k, float(f), float(z.real), float(z.imag))
+             for k, (f, z) in enumerate(zip(s["freq_hz"], s["z"]))],
         )
 
     def _commit(self) -> None:

@@ -5,6 +5,8 @@ times. `take` advances the cell's state only up to the last sample it returns, s
 instrument that stops at a voltage limit leaves the cell exactly where it stopped."""
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 
@@ -15,6 +17,8 @@ class SimCell:
         self._rng = np.random.default_rng(seed)
         self._t = 0.0
         self._current = 0.0
+        # Several emulated instruments (SMU, analyser, voltmeter) measure the same cell.
+        self.lock = threading.RLock()
 
     # -- subclasses provide --
     def _trajectory(self, times: np.ndarray) -> dict:
@@ -30,10 +34,15 @@ class SimCell:
 
     # -- what the instruments use --
     def set_current(self, t: float, amps: float) -> None:
-        self.advance(t)
-        self._current = amps
+        with self.lock:
+            self.advance(t)
+            self._current = amps
 
     def advance(self, t: float) -> None:
+        with self.lock:
+            self._advance(t)
+
+    def _advance(self, t: float) -> None:
         if t > self._t:
             self._commit(self._trajectory(np.array([t])), 0)
             self._t = t
@@ -41,7 +50,10 @@ class SimCell:
     def take(self, times: np.ndarray, v_min: float = -np.inf, v_max: float = np.inf) -> np.ndarray:
         """Voltages at increasing `times`, stopping after the first sample outside
         [v_min, v_max] (that sample included); the state advances to the last one."""
-        times = np.asarray(times, dtype=float)
+        with self.lock:
+            return self._take(np.asarray(times, dtype=float), v_min, v_max)
+
+    def _take(self, times: np.ndarray, v_min: float, v_max: float) -> np.ndarray:
         if times.size == 0:
             return times.copy()
         traj = self._trajectory(times)

@@ -26,6 +26,7 @@ from scipy.interpolate import PchipInterpolator
 import cell
 from cell import Stack
 from instruments.sim.base import SimCell
+from instruments.sim.impedance import parallel_r_cpe, warburg_open
 
 Q_INF_MAH_G = 196.0                 # accessible capacity at a vanishing rate, first cycle
 RATES_C = np.array([0.1, 0.2, 1 / 3, 0.5])
@@ -69,8 +70,13 @@ class FullCellParams:
     area_cm2: float
     active_mass_mg_cm2: float
     one_c_mA_cm2: float
-    r_series_ohm_cm2: float
+    r_bulk_ohm_cm2: float
+    r_anode_ohm_cm2: float
     short_at_mAh_cm2: float       # inf with an interlayer
+
+    @property
+    def r_series_ohm_cm2(self) -> float:
+        return self.r_bulk_ohm_cm2 + R_CATHODE_OHM_CM2 + self.r_anode_ohm_cm2
 
     @property
     def q_inf_mAh_cm2(self) -> float:
@@ -94,7 +100,7 @@ def full_params_for(stack: Stack, rng: np.random.Generator) -> FullCellParams:
     r_anode = (anode_interface.interface_asr_ohm_cm2 or 0.0) if anode_interface else 0.0
     short = SHORT_AT_MAH_G * f.active_mass_mg_cm2 / 1000.0 * max(0.5, 1 + SHORT_SPREAD * rng.standard_normal())
     return FullCellParams(stack.area_cm2, f.active_mass_mg_cm2, f.one_c_mA_cm2,
-                          r_bulk + R_CATHODE_OHM_CM2 + r_anode, short if bare else float("inf"))
+                          r_bulk, r_anode, short if bare else float("inf"))
 
 
 class FullCell(SimCell):
@@ -117,7 +123,11 @@ class FullCell(SimCell):
         return self.params.r_series_ohm_cm2 * (1.0 + R_GROWTH_PER_CYCLE * self.cycles)
 
     def set_current(self, t: float, amps: float) -> None:
-        self.advance(t)
+        with self.lock:
+            self._set_current(t, amps)
+
+    def _set_current(self, t: float, amps: float) -> None:
+        self._advance(t)
         if amps < 0:
             self._discharged_since = True
         elif amps > 0 and self._discharged_since:
@@ -160,3 +170,14 @@ class FullCell(SimCell):
         self._charged_total = float(traj["charged"][index])
         if self.shorted_at is None and traj["shorted"][index]:
             self.shorted_at = float(traj["t"][int(np.argmax(traj["shorted"]))])
+
+    def impedance(self, freqs_hz: np.ndarray) -> np.ndarray:
+        """Complex impedance (ohm): bulk electrolyte, the anode contact's arc, the cathode's
+        charge-transfer arc (both growing with age), and solid diffusion in the cathode."""
+        p = self.params
+        omega = 2 * np.pi * np.asarray(freqs_hz, dtype=float)
+        growth = 1.0 + R_GROWTH_PER_CYCLE * self.cycles
+        z = (p.r_bulk_ohm_cm2 + parallel_r_cpe(omega, p.r_anode_ohm_cm2 * growth)
+             + parallel_r_cpe(omega, R_CATHODE_OHM_CM2 * growth, q=1e-3, n=0.85)
+             + warburg_open(omega, 10.0, 2000.0))
+        return z / p.area_cm2

@@ -15,6 +15,7 @@ import numpy as np
 
 from cell import Stack
 from instruments.sim.base import SimCell
+from instruments.sim.impedance import parallel_r_cpe, warburg_open
 
 LAYER_CAPACITY_MAH_G = 300.0     # Li the interlayer takes up (Ag alloying + carbon), per gram
 RELAX_FRACTION = 0.4              # relaxation time constant as a share of L^2/D
@@ -32,7 +33,12 @@ class HalfCellParams:
     thickness_cm: float
     diffusivity_cm2_s: float
     capacity_mAh_cm2: float
-    r_series_ohm_cm2: float
+    r_bulk_ohm_cm2: float
+    r_interfaces_ohm_cm2: tuple[float, float]   # interlayer contact, Li contact
+
+    @property
+    def r_series_ohm_cm2(self) -> float:
+        return self.r_bulk_ohm_cm2 + sum(self.r_interfaces_ohm_cm2)
 
 
 def half_params_for(stack: Stack) -> HalfCellParams:
@@ -48,8 +54,8 @@ def half_params_for(stack: Stack) -> HalfCellParams:
                  for layer in layers if stack.material(layer).kind == "electrolyte")
     li = stack.catalog.get_material("Li")
     return HalfCellParams(stack.area_cm2, inter.thickness_um * 1e-4, material.li_diffusivity_cm2_s,
-                          inter.areal_mass_mg_cm2 * LAYER_CAPACITY_MAH_G / 1000.0,
-                          r_bulk + (material.interface_asr_ohm_cm2 or 0.0) + (li.interface_asr_ohm_cm2 or 0.0))
+                          inter.areal_mass_mg_cm2 * LAYER_CAPACITY_MAH_G / 1000.0, r_bulk,
+                          (material.interface_asr_ohm_cm2 or 0.0, li.interface_asr_ohm_cm2 or 0.0))
 
 
 class HalfCell(SimCell):
@@ -66,7 +72,11 @@ class HalfCell(SimCell):
         return RELAX_FRACTION * p.thickness_cm ** 2 / p.diffusivity_cm2_s
 
     def set_current(self, t: float, amps: float) -> None:
-        self.advance(t)
+        with self.lock:
+            self._set_current(t, amps)
+
+    def _set_current(self, t: float, amps: float) -> None:
+        self._advance(t)
         if amps != self._current:
             self._excess_at_start = float(self._excess(np.array([t]))[0])
             self._segment_start = t
@@ -100,3 +110,12 @@ class HalfCell(SimCell):
     @property
     def lithiation(self) -> float:
         return self._x
+
+    def impedance(self, freqs_hz: np.ndarray) -> np.ndarray:
+        """Complex impedance (ohm): bulk, the two contacts' arcs, and Li diffusion in the
+        interlayer (finite-space Warburg with its corner at L^2/D)."""
+        p = self.params
+        omega = 2 * np.pi * np.asarray(freqs_hz, dtype=float)
+        z = p.r_bulk_ohm_cm2 + sum(parallel_r_cpe(omega, r) for r in p.r_interfaces_ohm_cm2)
+        z = z + warburg_open(omega, 5.0, p.thickness_cm ** 2 / p.diffusivity_cm2_s)
+        return z / p.area_cm2

@@ -33,6 +33,9 @@ class Recorder:
     def on_status(self, status, message):
         self.statuses.append(status)
 
+    def on_spectrum(self, spectrum):
+        self.spectra = getattr(self, "spectra", []) + [spectrum]
+
 
 def run(db_path, template, protocol, seed=0, speed="max", extra_listeners=()):
     nb = Notebook(db_path)

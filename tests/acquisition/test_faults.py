@@ -34,6 +34,9 @@ class InjectAfter:
     def on_status(self, status, message):
         pass
 
+    def on_spectrum(self, spectrum):
+        pass
+
 
 def engine_with_fault(db_path, fault):
     nb = Notebook(db_path)

@@ -117,3 +117,15 @@ def test_clock_moves_only_when_slept_and_paces_against_the_wall():
         make_clock("fast")
     with pytest.raises(ValueError, match="speed must be above 0"):
         make_clock(-5)
+
+
+def test_e4990a_sweeps_in_the_order_asked_and_refuses_what_it_cannot_do(bench):
+    freqs, z = bench.eis.sweep(1e5, 100.0, 21, 0.01)
+    assert freqs[0] == pytest.approx(1e5) and freqs[-1] == pytest.approx(100.0) and freqs.size == 21
+    truth = bench.emulators["smu"].cell.impedance(freqs)
+    assert np.allclose(z, truth, rtol=0.02)
+    with pytest.raises(LimitError, match="stops at 20 Hz"):
+        bench.eis.sweep(1e6, 0.1, 51, 0.01)
+    with pytest.raises(LimitError, match="oscillator level"):
+        bench.eis.sweep(1e6, 100, 51, 5.0)
+    assert bench.emulators["eis"].sweeps == 1

@@ -134,3 +134,34 @@ def test_missing_folder_and_missing_file(tmp_path):
 def test_unknown_run_is_named(db_path):
     with Notebook(db_path) as nb, pytest.raises(NotebookError, match="no run 42"):
         nb.samples(42)
+
+
+def test_a_version_1_notebook_is_migrated_forward_with_its_data(db_path):
+    from notebook.schema import APPLICATION_ID, MIGRATIONS
+    conn = sqlite3.connect(db_path)
+    conn.executescript(MIGRATIONS[1])
+    conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    conn.execute("PRAGMA user_version = 1")
+    conn.execute("INSERT INTO builds (id, created_utc, template, description, area_cm2, stack_pressure_mpa,"
+                 " densification_pressure_mpa, temperature_c, stack_json) VALUES (1, 'x', 'sym-agc', 'Li | Li', 1, 5, 375, 25, '{}')")
+    conn.execute("INSERT INTO runs (id, build_id, protocol, protocol_json, status, started_utc, provenance_json)"
+                 " VALUES (1, 1, 'plate-strip-0.16', '{}', 'completed', 'x', '{}')")
+    conn.commit()
+    conn.close()
+    with Notebook(db_path) as nb:
+        assert nb.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        assert nb.run(1)["status"] == "completed"
+        assert nb.spectra(1) == []
+
+
+def test_spectra_round_trip(db_path):
+    run_id, _, writer = write_run(db_path, status=None)
+    freqs = np.geomspace(1e6, 20, 11)
+    z = (5 + 2 / (1 + 1j * freqs / 1e3))
+    writer.spectrum({"spectrum": 0, "t_s": 12.0, "step": 1, "cycle": 1, "amplitude_v": 0.01,
+                     "instrument": "E4990A", "freq_hz": freqs, "z": z})
+    writer.finish("completed")
+    with Notebook(db_path, read_only=True) as nb:
+        (back,) = nb.spectra(run_id)
+        assert np.array_equal(back["freq_hz"], freqs) and np.array_equal(back["z"], z)
+        assert back["instrument"] == "E4990A" and back["t_s"] == 12.0

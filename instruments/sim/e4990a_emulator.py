@@ -1,0 +1,75 @@
+"""An emulated Keysight E4990A measuring the simulated cell's impedance: the subset of
+SCPI the driver uses, with the instrument's own 20 Hz floor and 0.2 % noise."""
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+IDN = "Keysight Technologies,E4990A,SIM00002,A.02.14 SolidStack simulated bench"
+NOISE = 0.002
+
+
+class E4990AEmulator:
+    def __init__(self, cell, clock, seed: int = 0):
+        self.cell = cell
+        self.clock = clock
+        self._rng = np.random.default_rng(seed + 1)
+        self._lock = threading.Lock()
+        self._errors: list[str] = []
+        self.sweeps = 0
+        self._reset()
+
+    def _reset(self) -> None:
+        self.start, self.stop, self.points, self.level = 20.0, 1e6, 51, 0.01
+        self._freqs = np.zeros(0)
+        self._z = np.zeros(0, dtype=complex)
+
+    def handle(self, command: str) -> str | None:
+        with self._lock:
+            header, _, args = command.strip().partition(" ")
+            header = header.upper()
+            try:
+                return self._dispatch(header, args.strip())
+            except ValueError:
+                self._errors.append(f'-224,"Illegal parameter value; {command}"')
+                return None
+
+    def _dispatch(self, header: str, args: str) -> str | None:
+        if header == "*IDN?":
+            return IDN
+        if header == "*OPC?":
+            return "1"
+        if header == "*RST":
+            self._reset()
+        elif header == ":SYST:ERR?":
+            return self._errors.pop(0) if self._errors else '+0,"No error"'
+        elif header in (":CALC1:PAR1:DEF", ":CALC1:PAR2:DEF", ":SENS1:SWE:TYPE", ":SOUR1:MODE", ":TRIG:SOUR", ":INIT1"):
+            pass
+        elif header in (":SENS1:FREQ:STAR", ":SENS1:FREQ:STOP"):
+            value = float(args)
+            if value < 20.0:
+                self._errors.append('-222,"Data out of range"')
+                value = 20.0
+            if header.endswith("STAR"):
+                self.start = value
+            else:
+                self.stop = value
+        elif header == ":SENS1:SWE:POIN":
+            self.points = int(args)
+        elif header == ":SOUR1:VOLT":
+            self.level = float(args)
+        elif header == ":TRIG:SING":
+            self._freqs = np.geomspace(self.start, self.stop, self.points)
+            self.cell.advance(self.clock.now())
+            z = self.cell.impedance(self._freqs)
+            self._z = z * (1 + NOISE * self._rng.standard_normal(z.size)) + 1j * NOISE * np.abs(z) * self._rng.standard_normal(z.size)
+            self.sweeps += 1
+        elif header == ":SENS1:FREQ:DATA?":
+            return ",".join(f"{f:.9g}" for f in self._freqs)
+        elif header in (":CALC1:TRAC1:DATA:FDAT?", ":CALC1:TRAC2:DATA:FDAT?"):
+            part = self._z.real if "TRAC1" in header else self._z.imag
+            return ",".join(f"{v:.9g},0" for v in part)
+        else:
+            self._errors.append(f'-113,"Undefined header; {header}"')
+        return None
