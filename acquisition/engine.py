@@ -132,6 +132,8 @@ class RunEngine:
         smu.set_voltage_limit(p.voltage_limit_v)
         smu.set_current(0.0)
         smu.output(True)
+        if self.bench.ref is not None:
+            self.bench.ref.configure(0.1)   # mV-level anode potentials: the 100 mV range
         smu.clear_buffer()  # t = 0 at the first step, not at set-up
         self._last_t = 0.0
         for step_index, step in enumerate(steps):
@@ -163,6 +165,8 @@ class RunEngine:
                 batch = empty_samples(t.size)
                 batch["t"], batch["current"], batch["voltage"] = t, i, v
                 batch["step"], batch["cycle"] = step_index, step.cycle
+                if self.bench.ref is not None:
+                    batch["ref"] = self.bench.ref.read(t.size)   # one reading per SMU trigger
                 dt = sample_durations(np.concatenate(([self._last_t], t)))[1:]
                 trip = next((trip for d in self.detectors if (trip := d.update(t, i, v))), None)
                 if trip is not None:

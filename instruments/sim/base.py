@@ -10,6 +10,10 @@ import threading
 import numpy as np
 
 
+def traj_size(traj: dict) -> int:
+    return len(next(iter(traj.values())))
+
+
 class SimCell:
     noise_v = 2e-6
 
@@ -19,6 +23,7 @@ class SimCell:
         self._current = 0.0
         # Several emulated instruments (SMU, analyser, voltmeter) measure the same cell.
         self.lock = threading.RLock()
+        self.last_reference = np.zeros(0)   # reference potentials of the last take()
 
     # -- subclasses provide --
     def _trajectory(self, times: np.ndarray) -> dict:
@@ -31,6 +36,10 @@ class SimCell:
     def _commit(self, traj: dict, index: int) -> None:
         """Make the state at traj[...][index] the cell's state."""
         raise NotImplementedError
+
+    def _reference(self, traj: dict) -> np.ndarray:
+        """Working electrode vs a reference electrode (V); NaN where the cell has none."""
+        return np.full(traj_size(traj), np.nan)
 
     # -- what the instruments use --
     def set_current(self, t: float, amps: float) -> None:
@@ -60,6 +69,7 @@ class SimCell:
         v = self._voltage(traj) + self._rng.normal(0.0, self.noise_v, times.size)
         outside = np.flatnonzero((v < v_min) | (v > v_max))
         last = int(outside[0]) if outside.size else times.size - 1
+        self.last_reference = self._reference(traj)[: last + 1]
         self._commit(traj, last)
         self._t = float(times[last])
         return v[: last + 1]

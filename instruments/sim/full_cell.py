@@ -39,6 +39,7 @@ R_GROWTH_PER_CYCLE = 2.0e-3         # relative series-resistance growth per cycl
 SHORT_AT_MAH_G = 41.0
 SHORT_SPREAD = 0.05
 SHORT_FLICKER_V = 2e-3
+R_INTERLAYER_TRANSPORT_OHM_CM2 = 2.5   # Li through the Ag-C, seen by a reference electrode
 
 
 # Open-circuit voltage of the cathode (V vs Li) against its charged fraction: an
@@ -73,6 +74,7 @@ class FullCellParams:
     r_bulk_ohm_cm2: float
     r_anode_ohm_cm2: float
     short_at_mAh_cm2: float       # inf with an interlayer
+    has_reference: bool = False
 
     @property
     def r_series_ohm_cm2(self) -> float:
@@ -100,7 +102,7 @@ def full_params_for(stack: Stack, rng: np.random.Generator) -> FullCellParams:
     r_anode = (anode_interface.interface_asr_ohm_cm2 or 0.0) if anode_interface else 0.0
     short = SHORT_AT_MAH_G * f.active_mass_mg_cm2 / 1000.0 * max(0.5, 1 + SHORT_SPREAD * rng.standard_normal())
     return FullCellParams(stack.area_cm2, f.active_mass_mg_cm2, f.one_c_mA_cm2,
-                          r_bulk, r_anode, short if bare else float("inf"))
+                          r_bulk, r_anode, short if bare else float("inf"), "reference" in kinds)
 
 
 class FullCell(SimCell):
@@ -163,6 +165,16 @@ class FullCell(SimCell):
             flicker = SHORT_FLICKER_V * self._rng.standard_normal(v.size)
             v = np.where(traj["shorted"], v + flicker, v)
         return v
+
+    def _reference(self, traj: dict) -> np.ndarray:
+        """The Li anode against the Li reference: ohmic through its contact and the
+        interlayer, negative while Li plates (charge), positive while it strips; flat,
+        because the interlayer keeps Li transport ahead of the current (Fig 4d)."""
+        n = traj["q"].size
+        if not self.params.has_reference:
+            return np.full(n, np.nan)
+        r = (self.params.r_anode_ohm_cm2 + R_INTERLAYER_TRANSPORT_OHM_CM2) * (1.0 + R_GROWTH_PER_CYCLE * self.cycles)
+        return np.full(n, -traj["i_cm2"] * r)
 
     def _commit(self, traj: dict, index: int) -> None:
         self._q = float(traj["q"][index])

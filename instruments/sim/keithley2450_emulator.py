@@ -15,9 +15,10 @@ IDN = "KEITHLEY INSTRUMENTS,MODEL 2450,SIM00001,1.7.12b SolidStack simulated ben
 
 
 class Keithley2450Emulator:
-    def __init__(self, cell, clock):
+    def __init__(self, cell, clock, trigger_out=None):
         self.cell = cell
         self.clock = clock
+        self.trigger_out = trigger_out   # an instrument on the trigger line (the reference voltmeter)
         self._lock = threading.Lock()
         self._errors: list[str] = []
         self._reset()
@@ -54,6 +55,8 @@ class Keithley2450Emulator:
             current = self.source_current if self.output_on else 0.0
             volts = self.cell.take(times, loop["v_min"], loop["v_max"])
             taken = volts.size
+            if self.trigger_out is not None:
+                self.trigger_out.trigger(self.cell.last_reference[:taken])
             volts = np.clip(volts, -self.voltage_limit, self.voltage_limit)
             rows = np.column_stack([times[:taken] - self._buffer_t0, np.full(taken, current), volts])
             self._buffer.append(rows)

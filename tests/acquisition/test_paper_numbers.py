@@ -117,3 +117,20 @@ def test_an_eis_sweep_below_20_hz_is_refused_naming_the_analyser(db_path):
     with pytest.raises(ValueError, match="E4990A stops at 20 Hz"):
         prepare_run(nb, cell.from_template("sym-agc"), preset("eis", f_stop_hz=0.1), speed="max")
     nb.close()
+
+
+def test_three_electrode_anode_potential_stays_under_10_mv_and_flat_at_0_8_ma_cm2(db_path):
+    nb, engine, stack = run(db_path, "full-agc-3e", "rate-test")
+    assert engine.status == "completed"
+    assert "ref" in engine.bench.identities and "34465A" in engine.bench.identities["ref"]
+    samples = nb.samples(engine.run_id)
+    assert not np.isnan(samples["ref"]).any()          # one reference reading per SMU sample
+    steps = nb.steps(engine.run_id)
+    stripping_05c = [s["step"] for s in steps if s["label"] == "discharge" and s["cycle"] > 9]
+    for step in stripping_05c:
+        ref = samples["ref"][samples["step"] == step]
+        current = samples["current"][samples["step"] == step]
+        assert current[0] * 1e3 / stack.area_cm2 == pytest.approx(-0.8, rel=0.01)
+        assert np.all(np.abs(ref) < 0.010)
+        assert np.ptp(ref) < 0.1 * np.mean(np.abs(ref))   # flat during stripping
+    nb.close()
