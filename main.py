@@ -2,9 +2,11 @@
 
     python main.py                 open the station (GUI) on the simulated bench
     python main.py --smoke OUT.png start the GUI, run the demo, screenshot, exit
+    python main.py --self-check    check this build has every module, file and backend it needs
     python main.py cell ...        templates and derived cell figures
     python main.py run ...         a headless run on the simulated bench
     python main.py runs ...        list the runs in a notebook
+    python main.py analyze ...     cycling, eis, gitt, three-electrode, shorts of a run or a file
 """
 from __future__ import annotations
 
@@ -34,13 +36,22 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"{resources.APP_NAME} {resources.APP_VERSION}")
     parser.add_argument("--smoke", type=Path, metavar="OUT.png",
                         help="start the GUI, run the demo on the simulated bench, save a screenshot and exit")
+    parser.add_argument("--self-check", action="store_true",
+                        help="import every module, read every resource, open the pyvisa backends; exit 1 naming what is missing")
+    parser.add_argument("--startup-time", action="store_true",
+                        help="open the station, print 'ready' once the window is shown and the event loop idle, and exit "
+                             "(benchmarks/bench_frozen_start.py times this)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    p = sub.add_parser("cell", parents=[common], help="list templates or show a stack and its derived figures")
+    p = sub.add_parser("cell", parents=[common], help="planning calculator: list templates or show a stack and its derived figures")
     p.add_argument("template", nargs="?", help="template name (see --list)")
     p.add_argument("--list", action="store_true", help="list the templates")
-    p.add_argument("--area-cm2", type=float, default=1.0, help="cell area in cm2 (default 1)")
-    p.add_argument("--avg-voltage", type=float, default=3.70, help="average discharge voltage in V for Wh/kg, Wh/L")
+    p.add_argument("--area-cm2", type=float, default=None, help="cell area in cm2 (default: the template's, 1)")
+    p.add_argument("--pressure-mpa", type=float, default=None,
+                   help="stack-pressure set-point in MPa (default: the template's, 5)")
+    p.add_argument("--fixture-limit-mpa", type=float, default=None,
+                   help="rated maximum pressure of the fixture in MPa (default 25)")
+    p.add_argument("--avg-voltage", type=float, default=3.70, help="average discharge voltage in V for Wh/kg, Wh/L (default 3.70)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
     p = sub.add_parser("run", parents=[common], help="run a protocol headless on the simulated bench")
@@ -55,6 +66,29 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("runs", parents=[common], help="list the runs in a notebook")
     p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("analyze", parents=[common], help="figures of a notebook run or a file: cycling, eis, gitt, "
+                       "three-electrode, shorts")
+    p.add_argument("kind", choices=ANALYSES)
+    p.add_argument("source", nargs="?", type=Path,
+                   help="a file: BDF or Neware CSV, EC-Lab .mpt; for eis a headerless f,Re,Im CSV, .mpt, .DTA or .z "
+                        "(or use --db PATH --run ID)")
+    p.add_argument("--run", type=int, help="run id in the notebook given by --db")
+    p.add_argument("--mass-mg", type=float, help="active mass in mg (mAh/g); default: from the run's build")
+    p.add_argument("--area-cm2", type=float, help="cell area in cm2 (mAh/cm2, ohm cm2); default: from the build")
+    p.add_argument("--thickness-um", type=float,
+                   help="stack thickness in um for Wh/L (cycling); the interlayer's thickness for gitt")
+    p.add_argument("--stack-mass-mg", type=float, help="whole-stack mass in mg for Wh/kg; default: from the build")
+    p.add_argument("--ce-convention", choices=ANALYSIS_CE_CONVENTIONS,
+                   help="'discharge/charge' (full cells, default) or 'charge/discharge' (anode half cells)")
+    p.add_argument("--dqdv-cycles", help="cycling: also the dQ/dV peak voltages of these cycles, e.g. 1,100,500")
+    p.add_argument("--circuit", default="R0-p(R1,CPE1)-p(R2,CPE2)", help="equivalent circuit for eis")
+    p.add_argument("--guess", help="eis: initial guesses, comma-separated in circuit parameter order")
+    p.add_argument("--symmetric", action="store_true", default=None,
+                   help="eis: a symmetric cell (per-interface = half); default: from the build's template")
+    p.add_argument("--working", choices=["cathode", "anode"], default="cathode",
+                   help="three-electrode: the electrode the reference channel measures")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
     return parser
 
 
@@ -70,34 +104,57 @@ def open_notebook(path: Path | None, read_only: bool = False):
 
 
 # -- commands without Qt --
+CELL_OPTIONS = {"area_cm2": "--area-cm2", "stack_pressure_mpa": "--pressure-mpa",
+                "fixture_limit_mpa": "--fixture-limit-mpa"}  # stack field -> the option that sets it
+
+
 def cmd_cell(args) -> int:
     import cell
+    from cell.validation import errors, warnings
     if args.list or not args.template:
-        for name in cell.template_names():
-            stack = cell.from_template(name)
-            print(f"{name:12s} {stack.describe()}")
+        names = cell.template_names()
+        if args.json:
+            print(json.dumps([{"template": n, "title": cell.template_title(n),
+                               "description": cell.from_template(n).describe()} for n in names], indent=2))
+        else:
+            for name in names:
+                print(f"{name:12s} {cell.from_template(name).describe():40s} {cell.template_title(name)}")
         return 0
+    if not args.avg_voltage > 0:
+        raise CliError(f"--avg-voltage must be above 0 V, got {args.avg_voltage:g}")
+    settings = {"area_cm2": args.area_cm2, "stack_pressure_mpa": args.pressure_mpa,
+                "fixture_limit_mpa": args.fixture_limit_mpa}
     try:
-        stack = cell.from_template(args.template, area_cm2=args.area_cm2)
+        stack = cell.from_template(args.template, **{k: v for k, v in settings.items() if v is not None})
     except KeyError as exc:
         raise CliError(exc.args[0]) from None
-    problems = cell.validation.errors(cell.validate(stack))
+    issues = cell.validate(stack)
+    problems = errors(issues)
     if problems:
-        raise CliError("; ".join(map(str, problems)))
+        raise CliError("; ".join(f"{CELL_OPTIONS.get(p.field, p.field)}: {p.message}" for p in problems))
     f = cell.figures(stack, avg_voltage_v=args.avg_voltage)
     if args.json:
-        out = {"template": stack.template, "description": stack.describe(), **{
-            "layers": [{**layer.__dict__, "kind": stack.material(layer).kind} for layer in stack.layers]},
-            **f.to_dict()}
-        print(json.dumps(out, indent=2))
+        layers = [{**layer.__dict__, "label": stack.label(layer), "kind": stack.material(layer).kind} for layer in stack.layers]
+        setpoints = {k: getattr(stack, k) for k in ("stack_pressure_mpa", "fixture_limit_mpa",
+                                                      "densification_pressure_mpa", "temperature_c")}
+        print(json.dumps({"template": stack.template, "title": cell.template_title(stack.template),
+                          "description": stack.describe(), "layers": layers, **setpoints, **f.to_dict(),
+                          "warnings": [i.message for i in warnings(issues)]}, indent=2))
         return 0
-    print(f"{stack.template}: {stack.describe()}  (area {stack.area_cm2:g} cm2)")
-    for layer in stack.layers:
-        print(f"  {layer.material:6s} {layer.thickness_um:7.1f} um  {layer.areal_mass_mg_cm2:7.3f} mg/cm2")
-    print(f"stack {f.stack_thickness_um:.1f} um, {f.areal_mass_mg_cm2:.2f} mg/cm2; capacity {f.capacity_mAh_cm2:.3f} mAh/cm2;"
-          f" 1C = {f.one_c_mA_cm2:.3f} mA/cm2 ({f.one_c_mA:.3f} mA); force at {stack.stack_pressure_mpa:g} MPa = {f.force_n:.0f} N")
+    print(f"{stack.template}: {stack.describe()}  ({cell.template_title(stack.template)})")
+    print(f"area {stack.area_cm2:g} cm2; stack pressure {stack.stack_pressure_mpa:g} MPa = {f.force_n:,.0f} N "
+          f"(fixture limit {stack.fixture_limit_mpa:g} MPa); densified at {stack.densification_pressure_mpa:g} MPa "
+          f"= {f.densification_force_n:,.0f} N; {stack.temperature_c:g} C")
+    print("layers, bottom to top:")
+    for n, layer in enumerate(stack.layers, 1):
+        print(f"  {n}  {stack.label(layer):6s} {layer.thickness_um:7.1f} um  {layer.areal_mass_mg_cm2:7.3f} mg/cm2")
+    print(f"stack {f.stack_thickness_um:.1f} um, {f.areal_mass_mg_cm2:.2f} mg/cm2")
+    print(f"capacity ({f.capacity_basis}) {f.capacity_mAh_cm2:.3f} mAh/cm2 = {f.capacity_mAh:.3f} mAh")
+    print("currents: " + ", ".join(f"{label} {c['mA_cm2']:.3f} mA/cm2 ({c['mA']:.3f} mA)" for label, c in f.c_rates().items()))
     if f.wh_per_kg is not None:
         print(f"projected {f.delivered_mAh_cm2:.3f} mAh/cm2 x {f.avg_voltage_v:.2f} V: {f.wh_per_kg:.1f} Wh/kg, {f.wh_per_l:.1f} Wh/L")
+    for issue in warnings(issues):
+        print(f"warning: {issue.message}", file=sys.stderr)
     return 0
 
 
@@ -148,6 +205,150 @@ def cmd_runs(args) -> int:
     return 0
 
 
+# -- analyze: the analysis/ functions over a notebook run or a file --
+ANALYSES = ("cycling", "eis", "gitt", "three-electrode", "shorts")
+ANALYSIS_CE_CONVENTIONS = ("discharge/charge", "charge/discharge")
+
+
+def _analysis_source(args) -> tuple[dict, dict, list[str], list[dict]]:
+    """(columns as numpy arrays, what the build says, reader warnings, logged events)."""
+    from notebook import NotebookError
+    from notebook.formats import FormatError, read_spectrum, read_timeseries
+    if (args.source is None) == (args.run is None):
+        raise CliError("give a file, or --db PATH --run ID (not both)")
+    if args.source is not None:
+        try:
+            if args.kind == "eis":
+                spectrum = read_spectrum(args.source)
+                return {"frequency_hz": spectrum.frequency_hz, "z_ohm": spectrum.z_ohm}, {}, spectrum.warnings, []
+            series = read_timeseries(args.source)
+        except FormatError as exc:
+            raise CliError(str(exc)) from None
+        columns = {name: series.frame[name].to_numpy() for name in series.frame.columns}
+        return columns, {}, series.warnings, []
+    if args.db is None:
+        raise CliError("--run needs --db PATH")
+    if args.kind == "eis":
+        raise CliError("the notebook holds no impedance spectra yet: analyse a spectrum file")
+    import cell
+    nb = open_notebook(args.db, read_only=True)
+    try:
+        run = nb.run(args.run)
+        samples = nb.samples(args.run)
+        stack = nb.build(run["build_id"])
+        events = nb.events(args.run)
+    except NotebookError as exc:
+        raise CliError(str(exc)) from None
+    finally:
+        nb.close()
+    f = cell.figures(stack)
+    interlayers = [l.thickness_um for l in stack.layers if stack.material(l).kind == "interlayer"]
+    build = {"area_cm2": stack.area_cm2, "stack_mass_mg": f.areal_mass_mg_cm2 * stack.area_cm2,
+             "thickness_um": f.stack_thickness_um, "one_c_mA": f.one_c_mA or None,
+             "mass_mg": f.active_mass_mg_cm2 * stack.area_cm2 if f.active_mass_mg_cm2 else None,
+             "interlayer_um": interlayers[0] if interlayers else None,
+             "symmetric": stack.template.startswith("sym"),
+             "ce_convention": "charge/discharge" if stack.template.startswith("half") else "discharge/charge"}
+    columns = {"t_s": samples["t"], "current_A": samples["current"], "voltage_V": samples["voltage"],
+               "cycle": samples["cycle"], "step": samples["step"], "ref_V": samples["ref"]}
+    return columns, build, [], events
+
+
+def _option(args, name: str, build: dict, key: str | None = None):
+    """A command-line value wins over what the build says."""
+    value = getattr(args, name)
+    if value is not None and not (isinstance(value, bool) or value > 0):
+        raise CliError(f"--{name.replace('_', '-')} must be above 0, got {value:g}")
+    return value if value is not None else build.get(key or name)
+
+
+def cmd_analyze(args) -> int:
+    columns, build, warnings, logged = _analysis_source(args)
+    area = _option(args, "area_cm2", build)
+    try:
+        result, table = _analyze(args, columns, build, area, logged)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    out = result.to_dict()
+    if args.json:
+        print(json.dumps({**out, "warnings": warnings, **({"logged_events": logged} if logged else {})}, default=float))
+        return 0
+    print(table)
+    for note in out.get("notes", []):
+        print(f"note: {note}")
+    return 0
+
+
+def _analyze(args, columns: dict, build: dict, area: float | None, logged: list[dict]):
+    """(result with to_dict(), a text table for people)."""
+    import pandas as pd
+    if args.kind == "eis":
+        from analysis.eis import fit_circuit
+        guess = None
+        if args.guess:
+            try:
+                guess = [float(v) for v in args.guess.split(",")]
+            except ValueError:
+                raise CliError(f"--guess must be comma-separated numbers, got {args.guess!r}") from None
+        fit = fit_circuit(columns["frequency_hz"], columns["z_ohm"], args.circuit, guess, area_cm2=area,
+                          symmetric=bool(_option(args, "symmetric", build)))
+        rows = pd.DataFrame({"value": fit.parameters, "stderr": fit.stderr, "unit": fit.units,
+                             "ohm_cm2": pd.Series(fit.area_specific_ohm_cm2, dtype=float)}, index=list(fit.parameters))
+        verdict = "fit ok" if fit.ok else "BAD FIT: " + "; ".join(fit.flags)
+        return fit, (f"{fit.circuit}  ({fit.frequency_hz.size} points, residuals {fit.residual_rms_pct:.2f} % rms, "
+                     f"Lin-KK {fit.kk.residual_rms_pct:.2f} %)\n{rows.to_string()}\n{verdict}"
+                     + "".join(f"\nper interface {k}: {v:.4g} ohm cm2" for k, v in fit.per_interface_ohm_cm2.items()))
+    t, current, voltage = columns["t_s"], columns["current_A"], columns["voltage_V"]
+    if args.kind == "cycling":
+        from analysis.cycling import CellBasis, cycle_summary
+        basis = CellBasis(active_mass_mg=_option(args, "mass_mg", build), area_cm2=area,
+                          stack_mass_mg=_option(args, "stack_mass_mg", build),
+                          stack_thickness_um=_option(args, "thickness_um", build), one_c_mA=build.get("one_c_mA"))
+        convention = args.ce_convention or build.get("ce_convention", "discharge/charge")
+        summary = cycle_summary(t, current, voltage, columns.get("cycle"), basis=basis, ce_convention=convention)
+        if args.dqdv_cycles:
+            from analysis.cycling import label_cycles
+            from analysis.dqdv import dqdv, voltage_profiles
+            try:
+                chosen = [int(c) for c in args.dqdv_cycles.split(",")]
+            except ValueError:
+                raise CliError(f"--dqdv-cycles must be comma-separated cycle numbers, got {args.dqdv_cycles!r}") from None
+            cycles, _, _ = label_cycles(current, columns.get("cycle"), convention)
+            peaks = dqdv(voltage_profiles(t, current, voltage, cycles, chosen))
+            summary.notes.append("dQ/dV peaks (cycle, direction, V): " + ", ".join(
+                f"{p['cycle']} {p['direction']} {p['voltage_V']:.3f}" for p in peaks.to_dict()["peaks"]))
+            summary.dqdv_peaks = peaks.to_dict()["peaks"]
+        shown = summary.cycles[[c for c in ("cycle", "charge_mAh", "discharge_mAh", "charge_mAh_g", "discharge_mAh_g",
+                                            "ce", "retention", "discharge_Wh", "discharge_V_avg")
+                                if summary.cycles[c].notna().any()]]
+        return summary, (f"{shown.to_string(index=False, float_format=lambda v: f'{v:.5g}')}\n"
+                         f"CE ({convention}) averaged over cycles {summary.ce_from_cycle}..N: {summary.average_ce:.5f}; "
+                         f"retention vs cycle {summary.reference_cycle}: {summary.retention:.2%}")
+    if args.kind == "gitt":
+        from analysis.gitt import gitt
+        thickness = args.thickness_um or build.get("interlayer_um")
+        if thickness is None:
+            raise CliError("gitt needs the layer thickness: --thickness-um (or a run whose build has an interlayer)")
+        result = gitt(t, current, voltage, thickness)
+        return result, result.pulses.to_string(index=False, float_format=lambda v: f"{v:.4g}")
+    if args.kind == "three-electrode":
+        from analysis.three_electrode import three_electrode
+        if "ref_V" not in columns:
+            raise CliError("the source has no reference-electrode column (BDF: 'Reference Potential / V')")
+        result = three_electrode(t, current, voltage, columns["ref_V"], area_cm2=area, working=args.working)
+        return result, (result.steps.to_string(index=False, float_format=lambda v: f"{v:.4g}") + "\nper rate:\n"
+                        + result.rates.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    from analysis.short_report import short_report
+    report = short_report(t, current, voltage, area_cm2=area)
+    lines = [f"{e['t_s'] / 3600:.3f} h  {e['kind']}: {e['message']}" for e in report.events] or ["no short found"]
+    if report.areal_capacity_mAh_cm2 is not None:
+        lines.append(f"areal capacity passed before it: {report.areal_capacity_mAh_cm2:.4g} mAh/cm2")
+    lines += [f"logged live: {e['t_s'] / 3600:.3f} h  {e['kind']}: {e['message']}" for e in logged]
+    return report, "\n".join(lines)
+
+
 # -- the GUI --
 def check_display() -> None:
     """Fail with a clear message, not a Qt abort, where no window can be shown."""
@@ -172,15 +373,18 @@ def run_gui(args) -> int:
         db = Path(tempfile.mkdtemp(prefix="solidstack-smoke-")) / "notebook.sqlite"
     notebook = open_notebook(db)
     from PySide6 import QtWidgets
+    from gui.app import configure_application
     from gui.main_window import MainWindow
     app = QtWidgets.QApplication(sys.argv[:1])
-    app.setApplicationName(resources.APP_NAME)
-    app.setApplicationVersion(resources.APP_VERSION)
+    configure_application(app)
     window = MainWindow(notebook)
     window.show()
     if args.smoke:
         from gui.smoke import schedule_smoke
         schedule_smoke(window, args.smoke)
+    if args.startup_time:
+        from gui.smoke import quit_when_ready
+        quit_when_ready(window)
     code = app.exec()
     # Tear down in a fixed order: acquisition first, then widgets, then the notebook.
     window.shutdown()
@@ -192,12 +396,15 @@ def run_gui(args) -> int:
     return code
 
 
-COMMANDS = {"cell": cmd_cell, "run": cmd_run, "runs": cmd_runs}
+COMMANDS = {"cell": cmd_cell, "run": cmd_run, "runs": cmd_runs, "analyze": cmd_analyze}
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        if args.command is None and args.self_check:
+            from gui.self_check import run
+            return run()
         if args.command is None:
             return run_gui(args)
         return COMMANDS[args.command](args)

@@ -2,12 +2,12 @@
 derived from a stack and the rules a stack must satisfy. No Qt, no I/O beyond
 reading the shipped catalog."""
 from cell.materials import Catalog, Material, load_catalog
-from cell.stack import Layer, Stack
-from cell.templates import template_names, from_template
+from cell.stack import CUSTOM, Layer, Stack, empty_stack, new_layer
+from cell.templates import template_names, template_title, from_template
 from cell.figures import CellFigures, figures
-from cell.validation import Issue, validate
+from cell.validation import Issue, Limits, validate
 
 __all__ = [
-    "Catalog", "Material", "load_catalog", "Layer", "Stack", "template_names",
-    "from_template", "CellFigures", "figures", "Issue", "validate",
+    "Catalog", "Material", "load_catalog", "CUSTOM", "Layer", "Stack", "empty_stack", "new_layer",
+    "template_names", "template_title", "from_template", "CellFigures", "figures", "Issue", "Limits", "validate",
 ]

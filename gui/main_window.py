@@ -1,7 +1,13 @@
-"""The station's main window: build panel and run panel on the left, the live monitor
-and the analysis table on the right, the notebook path in the status bar."""
+"""The station's main window: the cell to run (summary of the build) and the run panel
+on the left; the builder wizard, the live monitor and the analysis table as tabs on the
+right; the notebook path in the status bar."""
 from __future__ import annotations
 
+import html
+import platform
+import sys
+
+import PySide6
 from PySide6 import QtCore, QtGui, QtWidgets
 
 import resources
@@ -9,8 +15,10 @@ from acquisition.live import LiveBuffer
 from acquisition.session import prepare_run
 from cell.validation import errors
 from gui.analysis_view import AnalysisView
+from gui.app import app_icon, settings_path
 from gui.bridge import EngineBridge
-from gui.builder_panel import BuilderPanel
+from gui.builder_summary import BuildSummary
+from gui.builder_wizard import BuilderWizard
 from gui.monitor import MonitorWidget
 from gui.run_panel import RunPanel
 from notebook import Notebook
@@ -22,21 +30,22 @@ class MainWindow(QtWidgets.QMainWindow):
         self.notebook = notebook
         self.session = None
         self.buffer: LiveBuffer | None = None
-        self.last_build_id: int | None = None
         self.setWindowTitle(f"{resources.APP_NAME} {resources.APP_VERSION} — simulated bench")
-        self.builder = BuilderPanel()
-        self.save_build = QtWidgets.QPushButton("Save build to notebook")
+        self.setWindowIcon(app_icon())
+        self.builder = BuilderWizard(notebook)
+        self.build_summary = BuildSummary(self.builder)
+        self.save_build = self.build_summary.save
         self.run_panel = RunPanel()
         self.monitor = MonitorWidget()
         self.analysis = AnalysisView()
         left = QtWidgets.QWidget()
         left_layout = QtWidgets.QVBoxLayout(left)
-        left_layout.addWidget(self.builder)
-        left_layout.addWidget(self.save_build)
+        left_layout.addWidget(self.build_summary)
         left_layout.addWidget(self.run_panel)
         left_layout.addStretch(1)
         left.setMinimumWidth(360)
         self.tabs = QtWidgets.QTabWidget()
+        self.tabs.addTab(self.builder, "Build")
         self.tabs.addTab(self.monitor, "Monitor")
         self.tabs.addTab(self.analysis, "Analysis")
         splitter = QtWidgets.QSplitter()
@@ -51,7 +60,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.bridge.event.connect(self._on_event)
         self.bridge.status.connect(self._on_status)
         self.save_build.clicked.connect(self.save_current_build)
-        self.builder.changed.connect(self._on_build_changed)
+        self.builder.saved.connect(self._on_build_saved)
+        self.build_summary.edit.clicked.connect(lambda: self.tabs.setCurrentWidget(self.builder))
         self.run_panel.start.clicked.connect(self.start_run)
         self.run_panel.stop.clicked.connect(self.stop_run)
         self.monitor.banner.acknowledged.connect(self._acknowledge)
@@ -69,17 +79,20 @@ class MainWindow(QtWidgets.QMainWindow):
         self.status_label.setText(text)
 
     # -- build --
-    def _on_build_changed(self) -> None:
-        self.last_build_id = None  # an edited form is a different cell
+    @property
+    def last_build_id(self) -> int | None:
+        """The saved build on screen; None once it is edited (an edited build is a new cell)."""
+        return self.builder.saved_build_id
 
     def save_current_build(self) -> int | None:
         problems = errors(self.builder.issues())
         if problems:
             self.set_status("Not saved: " + "; ".join(p.message for p in problems))
-            return None
-        self.last_build_id = self.notebook.save_build(self.builder.stack())
-        self.set_status(f"Build #{self.last_build_id} saved: {self.builder.stack().describe()}")
-        return self.last_build_id
+            self.tabs.setCurrentWidget(self.builder)
+        return self.builder.save()
+
+    def _on_build_saved(self, build_id: int) -> None:
+        self.set_status(f"Build #{build_id} saved: {self.builder.stack().describe()}")
 
     # -- run --
     def start_run(self) -> bool:
@@ -134,9 +147,14 @@ class MainWindow(QtWidgets.QMainWindow):
             self.analysis.show_samples(self.buffer.view())
 
     def _about(self) -> None:
-        QtWidgets.QMessageBox.about(self, f"About {resources.APP_NAME}",
-                                    f"{resources.APP_NAME} {resources.APP_VERSION}\n"
-                                    "Operator station for sheet-type all-solid-state Li-metal cells.")
+        build = "Packaged build" if getattr(sys, "frozen", False) else "From source"
+        details = [f"Notebook: {self.notebook.path}", f"Settings: {settings_path()}",
+                   f"{build}: Python {platform.python_version()}, Qt {QtCore.qVersion()}, PySide6 {PySide6.__version__}"]
+        # white-space: pre keeps each path on one line; the box widens to fit it
+        QtWidgets.QMessageBox.about(self, f"About {resources.APP_NAME}", (
+            f"<h3>{resources.APP_NAME} {resources.APP_VERSION}</h3>"
+            "<p>Operator station for sheet-type all-solid-state Li&#8209;metal cells.</p>"
+            f"<p style='white-space: pre'>{html.escape(chr(10).join(details))}</p>"))
 
     # -- shutdown: stop acquisition before widgets go away --
     def shutdown(self) -> None:

@@ -1,6 +1,8 @@
 """Regenerates the screenshots in docs/: `python -m gui.screenshots docs`.
 
-Runs the station offscreen on the simulated bench: the bare symmetric cell until its
+Runs the station offscreen: the builder wizard with a three-electrode full cell and
+its stack picture (builder-wizard), the same cell with a set-point above the fixture
+limit (builder-problem); then, on the simulated bench, the bare symmetric cell until its
 short trips the alarm (monitor), then the per-cycle table (analysis)."""
 from __future__ import annotations
 
@@ -26,12 +28,33 @@ def wait_for(app, condition, timeout_s: float = 60.0) -> None:
         app.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 50)
 
 
+def capture_builder(app, window, out: Path) -> None:
+    builder = window.builder
+    builder.select_template("full-agc-3e")
+    table = builder.layers.model
+    for layer, lot in enumerate(["Al-2024-22", "NMC-SC-07", "LP-118", "", "AgC-S3", "Li-0412"]):
+        if lot:
+            table.setData(table.index(table.row_of(layer), 4), lot)
+    builder.cell_name.setText("CW-031")
+    builder.operator.setText("CW")
+    builder.go_to_step(1)
+    builder.layers.select_layer(2)
+    app.processEvents()
+    window.grab().save(str(out / "builder-wizard.png"))
+    builder.go_to_step(2)
+    builder.area.setValue(0.785)
+    builder.pressure.setValue(30.0)
+    app.processEvents()
+    window.grab().save(str(out / "builder-problem.png"))
+
+
 def main(out_dir: str) -> int:
     out = Path(out_dir)
     app = QtWidgets.QApplication(sys.argv[:1])
     nb = Notebook(Path(tempfile.mkdtemp()) / "notebook.sqlite")
     window = MainWindow(nb)
     window.show()
+    capture_builder(app, window, out)
     window.builder.select_template("sym-bare")
     window.builder.operator.setText("CW")
     window.run_panel.speed.setCurrentIndex(window.run_panel.speed.findData("3600"))

@@ -44,3 +44,18 @@ def schedule_smoke(window, out_path: Path, timeout_s: float = 60.0) -> None:
 
     timer.timeout.connect(poll)
     QtCore.QTimer.singleShot(0, begin)
+
+
+def quit_when_ready(window) -> None:
+    """`main.py --startup-time`: print 'ready' and exit 0 as soon as the window is on screen
+    (exposed) and the event loop is idle, i.e. about to block waiting for the operator."""
+    dispatcher = QtCore.QAbstractEventDispatcher.instance()
+
+    def about_to_block() -> None:
+        handle = window.windowHandle()
+        if handle is not None and handle.isExposed():
+            dispatcher.aboutToBlock.disconnect(about_to_block)
+            print("ready", flush=True)
+            QtWidgets.QApplication.exit(0)
+
+    dispatcher.aboutToBlock.connect(about_to_block)

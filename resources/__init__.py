@@ -1,4 +1,4 @@
-"""Data files shipped with the station (catalog, templates, instrument definitions)
+"""Data files shipped with the station (catalog, templates, instrument definitions, icon)
 and the application's version, the one source of truth for it.
 
 Files are read through importlib.resources so the same code works from source and
@@ -17,6 +17,11 @@ APP_VERSION = "0.1.0"
 def read_text(name: str) -> str:
     """Return the text of the resource file `name` (relative to this package)."""
     return _resources.files(__name__).joinpath(name).read_text(encoding="utf-8")
+
+
+def read_bytes(name: str) -> bytes:
+    """Return the bytes of the resource file `name` (icons and other binary files)."""
+    return _resources.files(__name__).joinpath(name).read_bytes()
 
 
 def read_json(name: str) -> Any:

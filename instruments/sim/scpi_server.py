@@ -20,39 +20,56 @@ class Emulator(Protocol):
         """Execute one SCPI command; return the reply for a query, None otherwise."""
 
 
-class _Handler(socketserver.StreamRequestHandler):
+class _Handler(socketserver.BaseRequestHandler):
+    def messages(self, terminator: bytes):
+        """Messages as they arrive, split at the instrument's terminator."""
+        pending = b""
+        while True:
+            chunk = self.request.recv(65536)
+            if not chunk:
+                return
+            pending += chunk
+            *complete, pending = pending.split(terminator)
+            yield from complete
+
     def handle(self) -> None:
         server: _Server = self.server  # type: ignore[assignment]
-        emulator = server.emulator
         if server.down:
             return
-        for raw in self.rfile:
-            fault = server.next_fault(raw.decode("ascii", "replace"))
+        for raw in self.messages(server.terminator):
+            text = raw.decode("ascii", "replace")
+            fault = server.next_fault(text)
             if fault == "disconnect" or server.down:
                 return
             if fault == "timeout":
                 continue
-            replies = []
-            for command in raw.decode("ascii", "replace").strip().split(";"):
-                command = command.strip()
-                if not command:
-                    continue
-                reply = emulator.handle(command if command.startswith(("*", ":")) else ":" + command)
-                if reply is not None:
-                    replies.append(reply)
-            if replies:  # several queries in one message answer in one line, as SCPI does
-                reply = ";".join(replies)
-                if fault == "garbage":
-                    reply = "#\x7f?ERR~~" + reply[::-1][:8]
-                elif fault == "truncate":
-                    reply = reply[: max(1, len(reply) // 2)]
-                self.wfile.write(reply.encode("ascii", "replace") + b"\n")
+            reply = server.answer(text)
+            if reply is None:
+                continue
+            if fault == "garbage":
+                reply = "#\x7f?ERR~~" + reply[::-1][:8]
+            elif fault == "truncate":
+                reply = reply[: max(1, len(reply) // 2)]
+            self.request.sendall(reply.encode("ascii", "replace") + server.terminator)
 
 
 class _Server(socketserver.ThreadingTCPServer):
     daemon_threads = True
     allow_reuse_address = True
     down = False
+
+    def answer(self, text: str) -> str | None:
+        if not self.scpi:
+            return self.emulator.handle(text.strip())
+        replies = []
+        for command in text.strip().split(";"):
+            command = command.strip()
+            if command:
+                reply = self.emulator.handle(command if command.startswith(("*", ":")) else ":" + command)
+                if reply is not None:
+                    replies.append(reply)
+        # several queries in one message answer in one line, as SCPI does
+        return ";".join(replies) if replies else None
 
     def next_fault(self, message: str) -> str | None:
         with self.fault_lock:
@@ -64,11 +81,14 @@ class _Server(socketserver.ThreadingTCPServer):
 
 
 class ScpiServer:
-    """Serves one emulator until close()."""
+    """Serves one emulator until close(). `scpi=False` hands whole messages to the
+    emulator (for serial protocols such as Alicat's or Mark-10's, ended by CR)."""
 
-    def __init__(self, emulator: Emulator):
+    def __init__(self, emulator: Emulator, terminator: bytes = b"\n", scpi: bool = True):
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.emulator = emulator  # type: ignore[attr-defined]
+        self._server.terminator = terminator  # type: ignore[attr-defined]
+        self._server.scpi = scpi  # type: ignore[attr-defined]
         self._server.faults = collections.deque()
         self._server.fault_lock = threading.Lock()
         self.port = self._server.server_address[1]

@@ -1,0 +1,55 @@
+"""What every reader returns (a time series or an impedance spectrum, in SI units with
+units in the column names) and the one error a bad file raises."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+class FormatError(ValueError):
+    """A file that cannot be read as claimed: names the file, the line (1-based) or
+    field, and what was expected there."""
+
+    def __init__(self, path: str | Path, problem: str, line: int | None = None, field_name: str | None = None):
+        where = str(path)
+        if line is not None:
+            where += f", line {line}"
+        if field_name is not None:
+            where += f", field {field_name!r}"
+        super().__init__(f"{where}: {problem}")
+        self.path, self.line, self.field_name = Path(path), line, field_name
+
+
+@dataclass
+class TimeSeries:
+    """Samples of a cycling (or any galvanostatic) record: columns t_s, current_A
+    (positive = charge, as in BDF) and voltage_V always; cycle, step, ref_V (working
+    electrode against a reference) and others when the file has them."""
+    frame: pd.DataFrame
+    source: Path
+    warnings: list[str] = field(default_factory=list)
+    meta: dict = field(default_factory=dict)
+
+
+@dataclass
+class Spectrum:
+    """An impedance spectrum: Z = Re + j Im in ohm, capacitive points with Im < 0."""
+    frequency_hz: np.ndarray
+    z_ohm: np.ndarray
+    source: Path
+    warnings: list[str] = field(default_factory=list)
+    meta: dict = field(default_factory=dict)
+
+
+def first_bad_number(path: Path, raw: pd.Series, header_lines: int, what: str) -> FormatError | None:
+    """The first cell of `raw` (text) that is not a number, as a FormatError with its
+    line: header_lines is the count of lines before the first data row."""
+    values = pd.to_numeric(raw, errors="coerce")
+    bad = values.isna() & raw.notna() & (raw.astype(str).str.strip() != "")
+    if bad.any():
+        k = int(np.flatnonzero(bad.to_numpy())[0])
+        return FormatError(path, f"expected {what}, found {raw.iloc[k]!r}", line=header_lines + k + 1,
+                           field_name=str(raw.name))
+    return None

@@ -1,0 +1,145 @@
+"""`main.py analyze` as a user runs it: files and notebook runs, the JSON shapes of
+issue 7, bad input on one line, and the closed loop: runs of the simulated bench
+analysed back to the paper's figures (DOMAIN.md) within 10 %."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT, SHARED_DATA
+
+
+def main(*args, timeout=300):
+    return subprocess.run([sys.executable, str(ROOT / "main.py"), *map(str, args)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def analyze(*args) -> dict:
+    result = main("analyze", *args, "--json")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+@pytest.fixture(scope="module")
+def bench_run(tmp_path_factory):
+    """bench_run(template, protocol) -> (notebook, run id): a run of the simulated bench,
+    made once per module and shared by the tests that analyse it."""
+    db = tmp_path_factory.mktemp("bench") / "notebook.sqlite"
+    made = {}
+
+    def run(template: str, protocol: str):
+        if (template, protocol) not in made:
+            result = main("run", template, protocol, "--db", db, "--seed", "1", "--json")
+            assert result.returncode == 0, result.stderr
+            made[template, protocol] = json.loads(result.stdout)["run_id"]
+        return db, made[template, protocol]
+    return run
+
+
+def test_cycling_of_a_file_json_shape():
+    out = analyze("cycling", SHARED_DATA / "cycling" / "nw_regular_export_ife_example.csv", "--mass-mg", "2000")
+    first = out["cycles"][0]
+    assert {"cycle", "charge_mAh", "discharge_mAh", "charge_mAh_g", "discharge_mAh_g", "ce", "charge_Wh",
+            "discharge_Wh"} <= set(first)
+    assert first["discharge_mAh"] == pytest.approx(330.67, rel=1e-3)
+    assert first["discharge_mAh_g"] == pytest.approx(330.67 / 2.0, rel=1e-3)
+    assert out["ce_convention"] == "discharge/charge" and 0 < out["average_ce"] < 1
+    assert out["retention"] == pytest.approx(263.20 / 330.67, rel=2e-3)
+
+
+def test_per_gram_figures_only_when_the_mass_is_known():
+    out = analyze("cycling", SHARED_DATA / "cycling" / "nw_regular_export_ife_example.csv")
+    assert "discharge_mAh_g" not in out["cycles"][0]
+
+
+def test_eis_of_a_file_json_shape():
+    out = analyze("eis", SHARED_DATA / "eis" / "exampleData.csv", "--circuit", "R0-p(R1,C1)-p(R2-Wo1,C2)",
+                  "--guess", ".01,.01,100,.01,.05,100,1", "--area-cm2", "2")
+    assert out["circuit"] == "R0-p(R1,C1)-p(R2-Wo1,C2)"
+    assert f"{out['parameters']['R1']:.2e}" == "8.68e-03" and out["stderr"]["R1"] == pytest.approx(1.91e-4, rel=0.01)
+    assert out["area_specific_ohm_cm2"]["R0"] == pytest.approx(2 * out["parameters"]["R0"])
+    assert "C1" not in out["area_specific_ohm_cm2"]
+
+
+def test_closed_loop_rate_test_recovers_the_paper(bench_run):
+    db, run_id = bench_run("full-agc", "rate-test")
+    out = analyze("cycling", "--db", db, "--run", run_id)
+    rates = out["rate_table"]
+    paper = [174.0, 149.4, 130.5, 113.4]                 # mAh/g at 0.1 / 0.2 / 0.33 / 0.5 C (Fig 5b)
+    assert [r["capacity_mAh_g"] for r in rates] == pytest.approx(paper, rel=0.1)
+    assert [r["c_rate"] for r in rates] == pytest.approx([0.1, 0.2, 1 / 3, 0.5], rel=0.1)
+    c01 = out["cycles"][1]                               # a settled C/10 cycle
+    assert c01["discharge_mAh"] / 1.0 == pytest.approx(1.39, rel=0.1)            # 1 cm2 build: mAh/cm2
+    assert c01["discharge_Wh_kg"] == pytest.approx(250.6, rel=0.1)
+    assert c01["discharge_Wh_L"] == pytest.approx(514.3, rel=0.1)
+
+
+def test_dqdv_peaks_of_chosen_cycles(bench_run):
+    db, run_id = bench_run("full-agc", "rate-test")
+    peaks = analyze("cycling", "--db", db, "--run", run_id, "--dqdv-cycles", "2,11")["dqdv_peaks"]
+    assert {p["cycle"] for p in peaks} == {2, 11}
+    charge = {p["cycle"]: max((q for q in peaks if q["cycle"] == p["cycle"] and q["direction"] == "charge"),
+                              key=lambda q: q["dqdv_mAh_V"])["voltage_V"] for p in peaks}
+    discharge = {p["cycle"]: min((q for q in peaks if q["cycle"] == p["cycle"] and q["direction"] == "discharge"),
+                                 key=lambda q: q["dqdv_mAh_V"])["voltage_V"] for p in peaks}
+    # at C/2 (cycle 11) the main oxidation peak sits higher and the reduction peak lower than at C/10
+    assert charge[11] > charge[2] and discharge[11] < discharge[2]
+
+
+def test_closed_loop_gitt_recovers_the_diffusivities(bench_run):
+    db, agc_run = bench_run("half-agc", "gitt")
+    _, carbon_run = bench_run("half-c", "gitt")
+    agc = analyze("gitt", "--db", db, "--run", agc_run)["pulses"]
+    carbon = analyze("gitt", "--db", db, "--run", carbon_run)["pulses"]
+    assert agc[-1]["t_s"] / 3600 == pytest.approx(160, rel=0.1)
+    assert agc[-1]["D_cm2_s"] == pytest.approx(1.71e-10, rel=0.1)                # Fig 4c, Ag-C
+    assert carbon[-1]["D_cm2_s"] == pytest.approx(4.21e-11, rel=0.1)             # Fig 4c, carbon only
+
+
+def test_closed_loop_short_of_the_asymmetric_cell(bench_run):
+    db, run_id = bench_run("asym-agc", "plate-strip-0.16")
+    out = analyze("shorts", "--db", db, "--run", run_id)
+    assert [e["kind"] for e in out["events"]] == ["hard_short"]
+    assert out["events"][0]["t_s"] / 3600 == pytest.approx(9.5, rel=0.1)        # shorts at 9.5 h
+    assert out["events"][0]["evidence"]["ratio"] < 0.25
+    assert out["logged_events"][0]["t_s"] == pytest.approx(out["events"][0]["t_s"])   # same verdict as live
+    # 0.16 mA/cm2 until the short: 0.16 x 9.5 h = 1.5 mAh/cm2
+    assert out["areal_capacity_mAh_cm2"] == pytest.approx(0.16 * out["time_to_short_s"] / 3600, rel=0.02)
+
+
+def test_three_electrode_from_a_bdf_file(tmp_path):
+    path = tmp_path / "3e.csv"
+    rows = ["Test Time / s,Voltage / V,Current / A,Reference Potential / V"]
+    for k in range(1, 31):        # rest, then 0.8 mA charge: cathode +40 mV, Li anode plating at -6 mV
+        charging = k > 10
+        rows.append(f"{k},{3.846 if charging else 3.80},{0.0008 if charging else 0},{3.84 if charging else 3.80}")
+    path.write_text("\n".join(rows) + "\n")
+    out = analyze("three-electrode", path, "--area-cm2", "1")
+    step = out["steps"][0]
+    assert step["current_mA_cm2"] == pytest.approx(0.8)
+    assert step["anode_overpotential_mV"] == pytest.approx(-6.0)
+    assert step["cathode_overpotential_mV"] == pytest.approx(40.0)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["cycling"], "give a file, or --db PATH --run ID"),
+    (["cycling", "missing.csv"], "missing.csv: no such file"),
+    (["eis", SHARED_DATA / "eis" / "exampleData.csv", "--circuit", "R0-p(R1"], "expected ',' or ')'"),
+    (["eis", SHARED_DATA / "eis" / "exampleData.csv", "--guess", "1,x"], "--guess must be comma-separated numbers"),
+    (["cycling", SHARED_DATA / "cycling" / "sample.bdf.csv", "--mass-mg", "-3"], "--mass-mg must be above 0"),
+    (["gitt", SHARED_DATA / "cycling" / "sample.bdf.csv"], "gitt needs the layer thickness"),
+    (["three-electrode", SHARED_DATA / "cycling" / "sample.bdf.csv"], "no reference-electrode column"),
+])
+def test_bad_input_gets_one_clear_line(args, message, tmp_path):
+    result = main("analyze", *args)
+    assert result.returncode == 2
+    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_a_run_that_is_not_there(bench_run):
+    db, _ = bench_run("full-agc", "rate-test")
+    result = main("analyze", "cycling", "--db", db, "--run", "99")
+    assert result.returncode == 2 and "no run 99" in result.stderr
