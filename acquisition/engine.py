@@ -134,6 +134,8 @@ class RunEngine:
         smu.output(True)
         if self.bench.ref is not None:
             self.bench.ref.configure(0.1)   # mV-level anode potentials: the 100 mV range
+        if self.bench.pressure is not None:
+            self._reach_pressure(self.stack.stack_pressure_mpa)
         smu.clear_buffer()  # t = 0 at the first step, not at set-up
         self._last_t = 0.0
         for step_index, step in enumerate(steps):
@@ -167,6 +169,11 @@ class RunEngine:
                 batch["step"], batch["cycle"] = step_index, step.cycle
                 if self.bench.ref is not None:
                     batch["ref"] = self.bench.ref.read(t.size)   # one reading per SMU trigger
+                # Pressure and temperature change slowly: one reading per batch serves its samples.
+                if self.bench.pressure is not None:
+                    batch["pressure"] = self.bench.pressure.read()[0]
+                if self.bench.temperature is not None:
+                    batch["temperature"] = self.bench.temperature.read_temperature()
                 dt = sample_durations(np.concatenate(([self._last_t], t)))[1:]
                 trip = next((trip for d in self.detectors if (trip := d.update(t, i, v))), None)
                 if trip is not None:
@@ -189,6 +196,20 @@ class RunEngine:
             self.clock.sleep(min(poll, max(step_end - self.clock.now(), step.sample_interval_s)))
         writer.step(self._step_summary(step_index, step, acc))
         return None
+
+    def _reach_pressure(self, mpa: float, tolerance_mpa: float = 0.05, ramp_mpa_s: float = 0.1,
+                        timeout_s: float = 600.0) -> None:
+        """Ramp the fixture to the build's stack pressure and wait until it holds it."""
+        controller = self.bench.pressure
+        controller.set_ramp(ramp_mpa_s)
+        controller.set_pressure(mpa)
+        waited = 0.0
+        while abs(controller.read()[0] - mpa) > tolerance_mpa:
+            if waited >= timeout_s:
+                raise InstrumentError(controller.name, f"set-point {mpa:g} MPa",
+                                      f"pressure {controller.read()[0]:.3f} MPa did not reach {mpa:g} MPa within {timeout_s:g} s")
+            self.clock.sleep(5.0)
+            waited += 5.0
 
     def _sweep(self, smu, writer: RunWriter, step_index: int, step: EisStep) -> None:
         """An impedance sweep at rest: the SMU goes to high impedance so it does not load

@@ -9,12 +9,15 @@ import pyvisa
 
 from cell import Stack
 from instruments.connection import Connection
+from instruments.alicat import AlicatPressureController
 from instruments.keithley2450 import Keithley2450
 from instruments.keysight_34465a import Keysight34465A
 from instruments.keysight_e4990a import KeysightE4990A
+from instruments.mark10 import Mark10ForceGauge
 from instruments.sim.cells import sim_cell_for
 from instruments.sim.dmm_emulator import Dmm34465AEmulator
 from instruments.sim.e4990a_emulator import E4990AEmulator
+from instruments.sim.fixture_emulators import AlicatEmulator, FixtureState, Mark10Emulator, RtdThermometerEmulator
 from instruments.sim.keithley2450_emulator import Keithley2450Emulator
 from instruments.sim.scpi_server import ScpiServer
 
@@ -27,13 +30,17 @@ class Bench:
     kind: str
     eis: KeysightE4990A | None = None
     ref: Keysight34465A | None = None     # reference-electrode voltmeter, three-electrode cells
+    pressure: AlicatPressureController | None = None
+    force: Mark10ForceGauge | None = None
+    temperature: Keysight34465A | None = None   # a second DMM on an RTD
     identities: dict[str, str] = field(default_factory=dict)
     emulators: dict = field(default_factory=dict, repr=False)   # simulated bench only
     servers: dict = field(default_factory=dict, repr=False)
     _closers: list = field(default_factory=list, repr=False)
 
     def connections(self) -> list:
-        return [driver.connection for driver in (self.smu, self.eis, self.ref) if driver is not None]
+        drivers = (self.smu, self.eis, self.ref, self.pressure, self.force, self.temperature)
+        return [driver.connection for driver in drivers if driver is not None]
 
     def close(self) -> None:
         for close in reversed(self._closers):
@@ -48,14 +55,25 @@ def simulated_bench(stack: Stack, clock, seed: int = 0, timeout_ms: int = 5000) 
     if "reference" in stack.kinds():
         emulators["ref"] = Dmm34465AEmulator(seed)
     emulators["smu"] = Keithley2450Emulator(cell, clock, trigger_out=emulators.get("ref"))
-    servers = {role: ScpiServer(emulator) for role, emulator in emulators.items()}
+    fixture = FixtureState(clock, stack.area_cm2, seed)
+    emulators.update(pressure=AlicatEmulator(fixture), force=Mark10Emulator(fixture),
+                     temperature=RtdThermometerEmulator(stack.temperature_c, seed))
+    serial = {"pressure", "force"}   # ASCII protocols ended by CR, as on their RS-232 ports
+    servers = {role: ScpiServer(emulator, terminator=b"\r" if role in serial else b"\n", scpi=role not in serial)
+               for role, emulator in emulators.items()}
     rm = pyvisa.ResourceManager(VISA_BACKEND)
 
     def connect(role: str, instrument: str) -> Connection:
-        return Connection(rm, servers[role].resource_name, instrument, timeout_ms=timeout_ms)
+        end = "\r" if role in serial else "\n"
+        return Connection(rm, servers[role].resource_name, instrument, timeout_ms=timeout_ms,
+                          read_termination=end, write_termination=end)
 
     bench = Bench(smu=Keithley2450(connect("smu", "SMU (Keithley 2450)")), kind="simulated",
                   eis=KeysightE4990A(connect("eis", "Impedance analyser (Keysight E4990A)")),
+                  pressure=AlicatPressureController(connect("pressure", "Pressure controller (Alicat)"),
+                                                    limit_mpa=stack.fixture_limit_mpa),
+                  force=Mark10ForceGauge(connect("force", "Force gauge (Mark-10)")),
+                  temperature=Keysight34465A(connect("temperature", "Thermometer (Keysight 34465A, RTD)")),
                   emulators=emulators, servers=servers)
     if "ref" in servers:
         bench.ref = Keysight34465A(connect("ref", "Reference voltmeter (Keysight 34465A)"))

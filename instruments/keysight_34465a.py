@@ -76,3 +76,12 @@ class Keysight34465A:
 
     def stop(self) -> None:
         self._write("ABOR")
+
+    def read_temperature(self) -> float:
+        """One temperature reading (degC) from a 4-wire PT100 RTD on the cell."""
+        def parse(reply: str) -> float:
+            try:
+                return float(reply)
+            except ValueError:
+                raise Garbled(f"garbled reply {reply.strip()[:60]!r}, expected a temperature") from None
+        return self.connection.query("MEAS:TEMP? FRTD,85", parse)

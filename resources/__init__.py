@@ -26,3 +26,9 @@ def read_bytes(name: str) -> bytes:
 
 def read_json(name: str) -> Any:
     return json.loads(read_text(name))
+
+
+def file_path(name: str) -> str:
+    """A filesystem path to the resource, for libraries that want one (pyvisa-sim).
+    The package is a plain folder from source and in the one-folder bundle."""
+    return str(_resources.files(__name__).joinpath(name))

@@ -38,7 +38,7 @@ class Keithley2450Emulator:
     def _clear_buffer(self) -> None:
         self._buffer: list[np.ndarray] = []   # rows of (rel time, source, reading)
         self._count = 0
-        self._buffer_t0 = self.clock.now()
+        self.buffer_t0 = self.clock.now()
 
     # -- the state machine --
     def _apply_current(self) -> None:
@@ -58,7 +58,7 @@ class Keithley2450Emulator:
             if self.trigger_out is not None:
                 self.trigger_out.trigger(self.cell.last_reference[:taken])
             volts = np.clip(volts, -self.voltage_limit, self.voltage_limit)
-            rows = np.column_stack([times[:taken] - self._buffer_t0, np.full(taken, current), volts])
+            rows = np.column_stack([times[:taken] - self.buffer_t0, np.full(taken, current), volts])
             self._buffer.append(rows)
             self._count += taken
             self._taken += taken

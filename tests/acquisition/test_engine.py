@@ -80,8 +80,10 @@ def test_asymmetric_cell_shorts_near_9_5_h_and_is_made_safe_first(db_path):
     assert rec.output_on_at_event is False          # safe before anyone was told
     t_short = rec.events[0]["t_s"] / 3600
     assert t_short == pytest.approx(9.5, rel=0.10)
-    # the detector fired at the sample where the simulated cell shorted
-    assert rec.events[0]["t_s"] == pytest.approx(rec.emulator.cell.shorted_at, abs=1.0)
+    # the detector fired at the sample where the simulated cell shorted (run time starts
+    # when the SMU buffer is cleared, after the fixture reached its pressure)
+    shorted_at = rec.emulator.cell.shorted_at - rec.emulator.buffer_t0
+    assert rec.events[0]["t_s"] == pytest.approx(shorted_at, abs=1.0)
     stored = nb.events(session.engine.run_id)
     assert stored[0]["sample_index"] == rec.events[0]["sample_index"]
     assert nb.samples(session.engine.run_id)["t"][stored[0]["sample_index"]] == stored[0]["t_s"]

@@ -1,0 +1,110 @@
+"""The simulated pressure fixture: an Alicat controller whose pressure follows its
+set-point at a limited ramp rate with a first-order lag and noise (and can be made to
+leak, to test drift alarms), the Mark-10 gauge reading the same force, and an RTD
+thermometer at the cell's temperature (an emulated Keysight 34465A)."""
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+LAG_S = 5.0
+PRESSURE_NOISE_MPA = 0.002
+FORCE_NOISE_N = 0.2
+TEMPERATURE_NOISE_C = 0.02
+
+
+class FixtureState:
+    """Stack pressure on the cell (MPa) as simulated time passes."""
+
+    def __init__(self, clock, area_cm2: float, seed: int = 0):
+        self.clock = clock
+        self.area_cm2 = area_cm2
+        self.rng = np.random.default_rng(seed + 3)
+        self.lock = threading.Lock()
+        self.pressure = 0.0
+        self.setpoint = 0.0
+        self.ramp_mpa_s = 0.0        # 0: no limit
+        self.leak_mpa_s = 0.0        # a fault: pressure lost per second, whatever the set-point
+        self._t = clock.now()
+
+    def advance(self) -> None:
+        now = self.clock.now()
+        dt = now - self._t
+        self._t = now
+        if dt <= 0:
+            return
+        target = self.setpoint
+        if self.ramp_mpa_s > 0:   # the set-point itself moves at the ramp rate
+            step = self.ramp_mpa_s * dt
+            target = self.pressure + float(np.clip(self.setpoint - self.pressure, -step, step))
+        self.pressure = target + (self.pressure - target) * np.exp(-dt / LAG_S)
+        self.pressure = max(0.0, self.pressure - self.leak_mpa_s * dt)
+
+    def read(self) -> float:
+        with self.lock:
+            self.advance()
+            return self.pressure + PRESSURE_NOISE_MPA * self.rng.standard_normal()
+
+
+class AlicatEmulator:
+    def __init__(self, fixture: FixtureState, unit: str = "A"):
+        self.fixture = fixture
+        self.unit = unit
+
+    def _frame(self) -> str:
+        return f"{self.unit} {self.fixture.read():+08.3f} {self.fixture.setpoint:+08.3f} MPa"
+
+    def handle(self, message: str) -> str | None:
+        f = self.fixture
+        if not message.upper().startswith(self.unit):
+            return None  # addressed to another unit on the bus
+        body = message[1:].strip().upper()
+        if body == "":
+            return self._frame()
+        if body == "??M*":
+            return f"{self.unit} M01 Alicat Scientific PC-SIM SolidStack simulated bench"
+        try:
+            if body.startswith("SR"):
+                with f.lock:
+                    f.advance()
+                    f.ramp_mpa_s = float(body[2:])
+                return self._frame()
+            if body.startswith("S"):
+                with f.lock:
+                    f.advance()
+                    f.setpoint = float(body[1:])
+                return self._frame()
+        except ValueError:
+            return "?"
+        return "?"
+
+
+class Mark10Emulator:
+    def __init__(self, fixture: FixtureState):
+        self.fixture = fixture
+
+    def handle(self, message: str) -> str | None:
+        if message.strip() == "?":
+            force = self.fixture.read() * self.fixture.area_cm2 * 100.0   # MPa x cm2 -> N
+            return f"{force + FORCE_NOISE_N * self.fixture.rng.standard_normal():.1f} N"
+        return None
+
+
+class RtdThermometerEmulator:
+    """A 34465A measuring a 4-wire PT100 on the cell: `MEAS:TEMP? FRTD,85`."""
+    IDN = "Keysight Technologies,34465A,SIM00004,A.03.01 SolidStack simulated bench"
+
+    def __init__(self, temperature_c: float, seed: int = 0):
+        self.temperature_c = temperature_c
+        self.rng = np.random.default_rng(seed + 4)
+
+    def handle(self, command: str) -> str | None:
+        header = command.strip().split(" ")[0].upper().lstrip(":")
+        if header == "*IDN?":
+            return self.IDN
+        if header == "*OPC?":
+            return "1"
+        if header == "MEAS:TEMP?":
+            return f"{self.temperature_c + TEMPERATURE_NOISE_C * self.rng.standard_normal():+.6E}"
+        return None
