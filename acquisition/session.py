@@ -8,8 +8,9 @@ from acquisition.engine import RunEngine
 from acquisition.protocol import AnyProtocol, EisStep
 from cell import Stack
 from cell.validation import errors, validate
-from instruments.bench import simulated_bench
-from instruments.clock import make_clock
+from instruments.bench import hardware_bench, simulated_bench
+from instruments.clock import WallClock, make_clock
+from instruments.discovery import load_assignment
 from notebook import Notebook
 
 
@@ -23,22 +24,36 @@ class Session:
 
 
 def prepare_run(notebook: Notebook, stack: Stack, protocol: AnyProtocol, speed="3600", seed: int = 0,
-                listeners=(), build_id: int | None = None) -> Session:
-    """Validate and save the build (unless given), open the simulated bench, make an engine."""
+                listeners=(), build_id: int | None = None, bench: str = "sim",
+                assignment_path=None) -> Session:
+    """Validate and save the build (unless given), open the bench, make an engine.
+    bench "sim": the simulated bench at `speed`; "hw": the instruments of the saved
+    role assignment, in real time."""
     problems = errors(validate(stack))
     if problems:
         raise ValueError("the build is not valid: " + "; ".join(map(str, problems)))
     steps = protocol.steps(stack)  # a protocol that cannot apply to this cell says so before anything starts
-    clock = make_clock(speed)
-    if build_id is None:
-        build_id = notebook.save_build(stack)
-    bench = simulated_bench(stack, clock, seed=seed)
+    if bench == "sim":
+        clock = make_clock(speed)
+        instruments = simulated_bench(stack, clock, seed=seed)
+    elif bench == "hw":
+        clock = WallClock()
+        try:
+            instruments = hardware_bench(load_assignment(assignment_path), stack)
+        except FileNotFoundError as exc:
+            raise ValueError(str(exc)) from None
+    else:
+        raise ValueError(f"bench must be 'sim' or 'hw', got {bench!r}")
     try:
         for step in steps:
             if isinstance(step, EisStep):
-                bench.eis.check_sweep(step.f_start_hz, step.f_stop_hz, step.points, step.amplitude_v)
+                if instruments.eis is None:
+                    raise ValueError("this protocol sweeps impedance: assign an impedance analyser (role eis)")
+                instruments.eis.check_sweep(step.f_start_hz, step.f_stop_hz, step.points, step.amplitude_v)
     except ValueError:
-        bench.close()
+        instruments.close()
         raise
-    engine = RunEngine(notebook.path, build_id, stack, protocol, bench, clock, listeners=listeners, seed=seed)
+    if build_id is None:
+        build_id = notebook.save_build(stack)
+    engine = RunEngine(notebook.path, build_id, stack, protocol, instruments, clock, listeners=listeners, seed=seed)
     return Session(engine, build_id)

@@ -81,3 +81,33 @@ def simulated_bench(stack: Stack, clock, seed: int = 0, timeout_ms: int = 5000) 
     bench._closers += [rm.close] + [c.close for c in bench.connections()]
     bench.identities = {role: getattr(bench, role).identify() for role in servers}
     return bench
+
+
+def hardware_bench(assignment: dict, stack: Stack, backend: str = VISA_BACKEND, timeout_ms: int = 5000) -> Bench:
+    """The instruments of a saved role assignment (instruments/discovery.py), opened
+    with their drivers. The stack sets the pressure controller's fixture limit."""
+    from instruments.discovery import check_assignment
+    from instruments.registry import by_name
+
+    check_assignment(assignment)
+    if "smu" not in assignment:
+        raise ValueError("the assignment has no source-measure unit (role smu): a run needs one")
+    rm = pyvisa.ResourceManager(backend)
+    drivers = {}
+    try:
+        for role, entry in assignment.items():
+            info = by_name(entry["driver"])
+            end = "\r" if info.serial else "\n"
+            connection = Connection(rm, entry["resource"], f"{role}: {info.name} at {entry['resource']}",
+                                    timeout_ms=timeout_ms, read_termination=end, write_termination=end)
+            extra = {"limit_mpa": stack.fixture_limit_mpa} if info.cls is AlicatPressureController else {}
+            drivers[role] = info.cls(connection, **extra)
+    except Exception:
+        for driver in drivers.values():
+            driver.connection.close()
+        rm.close()
+        raise
+    bench = Bench(kind="hardware", **drivers)
+    bench._closers += [rm.close] + [c.close for c in bench.connections()]
+    bench.identities = {role: driver.identify() for role, driver in drivers.items()}
+    return bench

@@ -52,3 +52,19 @@ def make_clock(speed: str | float) -> SimClock:
     if not (math.isfinite(speed) and speed > 0):
         raise ValueError(f"speed must be above 0 (x real time) or 'max', got {speed!r}")
     return SimClock(speed)
+
+
+class WallClock:
+    """Real time, for real instruments."""
+
+    speed = 1.0
+
+    def __init__(self) -> None:
+        self._start = time.monotonic()
+
+    def now(self) -> float:
+        return time.monotonic() - self._start
+
+    def sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            time.sleep(seconds)
