@@ -18,7 +18,7 @@ from typing import Protocol
 import numpy as np
 
 import resources
-from acquisition.protocol import AnyProtocol, CurrentStep, EisStep, is_stop_step
+from acquisition.protocol import AnyProtocol, CurrentStep, EisStep, PressureStep, is_stop_step
 from acquisition.alarms import describe, detectors_for
 from analysis.segments import sample_durations
 from cell import Stack
@@ -127,7 +127,7 @@ class RunEngine:
 
     def _drive(self, smu, writer: RunWriter) -> tuple[str, str]:
         p = self.protocol
-        steps = p.steps(self.stack)
+        steps = p.expand(self.stack)
         smu.reset()
         smu.set_voltage_limit(p.voltage_limit_v)
         smu.set_current(0.0)
@@ -143,6 +143,11 @@ class RunEngine:
                 return "aborted", "stopped by the operator"
             if isinstance(step, EisStep):
                 self._sweep(smu, writer, step_index, step)
+                continue
+            if isinstance(step, PressureStep):
+                if self.bench.pressure is None:
+                    raise RuntimeError("the protocol changes the stack pressure but no pressure controller is assigned")
+                self._reach_pressure(step.mpa, ramp_mpa_s=step.ramp_mpa_s)
                 continue
             outcome = self._current_step(smu, writer, step_index, step)
             if outcome is not None:

@@ -1,17 +1,24 @@
 """Protocols: what the engine does to a cell, as plain data stored with the run.
 
-A protocol expands, for a given stack, into current steps (constant current, or zero
-current for a rest) with optional voltage cut-offs. Currents are given as mA/cm2 or as
-a C-rate of the build's 1C current; the expansion turns them into amps for this cell."""
+A protocol is a `StepList`: a program of JSON-able step specs (constant current, rest,
+EIS sweep, stack-pressure change, and loops of those), with currents in mA, mA/cm2 or
+C-rate. `expand(stack)` turns it, for one cell, into concrete steps in amps and seconds.
+The paper's experiments are presets made by the factories below; an operator's own
+protocol is the same structure, edited in the GUI or written as JSON.
+"""
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field
 
 import cell
 from cell import Stack
 
+UNITS = ("mA", "mA/cm2", "C")
+KINDS = ("cc", "rest", "eis", "pressure", "loop")
 
+
+# -- concrete steps, for one cell --
 @dataclass(frozen=True)
 class CurrentStep:
     label: str                 # plate, strip, charge, discharge, rest, pulse
@@ -33,191 +40,241 @@ class EisStep:
     cycle: int
 
 
-def _check(condition: bool, message: str) -> None:
-    if not condition:
-        raise ValueError(message)
-
-
 @dataclass(frozen=True)
-class PlateStrip:
-    """Galvanostatic Li plating/stripping: +j for a half cycle, then -j, N times."""
-    current_density_mA_cm2: float = 0.16
-    half_cycle_h: float = 1.0
-    cycles: int = 50
-    sample_interval_s: float = 1.0
-    voltage_limit_v: float = 1.0
-    kind: str = "plate-strip"
-
-    def __post_init__(self) -> None:
-        _check(0 < self.current_density_mA_cm2 <= 50, f"current density must be above 0 and at most 50 mA/cm2, got {self.current_density_mA_cm2:g}")
-        _check(0 < self.half_cycle_h <= 24, f"half-cycle time must be above 0 and at most 24 h, got {self.half_cycle_h:g}")
-        _check(1 <= self.cycles <= 10000, f"cycles must be 1 to 10000, got {self.cycles}")
-        _check(0 < self.sample_interval_s <= self.half_cycle_h * 3600,
-               f"sample interval must be above 0 and within a half cycle, got {self.sample_interval_s:g} s")
-
-    @property
-    def name(self) -> str:
-        return f"plate-strip-{self.current_density_mA_cm2:g}"
-
-    def steps(self, stack: Stack) -> list[CurrentStep]:
-        amps = self.current_density_mA_cm2 * stack.area_cm2 * 1e-3
-        seconds = self.half_cycle_h * 3600.0
-        out = []
-        for cycle in range(1, self.cycles + 1):
-            out.append(CurrentStep("plate", amps, seconds, cycle, self.sample_interval_s))
-            out.append(CurrentStep("strip", -amps, seconds, cycle, self.sample_interval_s))
-        return out
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self))
-
-
-@dataclass(frozen=True)
-class Cycling:
-    """Constant-current charge/discharge between voltage cut-offs, in groups of
-    (C-rate, cycles): a rate test is several groups, long cycling one."""
-    groups: tuple[tuple[float, int], ...] = ((1 / 3, 500),)
-    v_min: float = 2.6
-    v_max: float = 4.25
-    rest_s: float = 600.0
-    sample_interval_s: float = 30.0
-    max_step_factor: float = 1.5     # a step ends at 1.5x its nominal time, cut-off or not
-    voltage_limit_v: float = 5.0
-    title: str = "cycling"
-    kind: str = "cycling"
-
-    def __post_init__(self) -> None:
-        _check(len(self.groups) >= 1, "a cycling protocol needs at least one (C-rate, cycles) group")
-        for rate, cycles in self.groups:
-            _check(0 < rate <= 20, f"C-rate must be above 0 and at most 20, got {rate:g}")
-            _check(1 <= cycles <= 10000, f"cycles per group must be 1 to 10000, got {cycles}")
-        _check(0 < self.v_min < self.v_max < self.voltage_limit_v,
-               f"cut-offs must satisfy 0 < v_min < v_max < voltage limit, got {self.v_min:g}, {self.v_max:g}, {self.voltage_limit_v:g}")
-        _check(self.rest_s >= 0 and self.sample_interval_s > 0, "rest must be >= 0 s and the sample interval above 0 s")
-
-    @property
-    def name(self) -> str:
-        return self.title
-
-    def steps(self, stack: Stack) -> list[CurrentStep]:
-        figures = cell.figures(stack)
-        _check(figures.active_mass_mg_cm2 is not None, f"{stack.describe()} has no cathode: C-rates need a full cell")
-        one_c_a = figures.one_c_mA * 1e-3
-        out = []
-        cycle = 0
-        for rate, cycles in self.groups:
-            amps = one_c_a * rate
-            limit = self.max_step_factor * 3600.0 / rate
-            for _ in range(cycles):
-                cycle += 1
-                out.append(CurrentStep("charge", amps, limit, cycle, self.sample_interval_s, v_max=self.v_max))
-                if self.rest_s:
-                    out.append(CurrentStep("rest", 0.0, self.rest_s, cycle, self.sample_interval_s))
-                out.append(CurrentStep("discharge", -amps, limit, cycle, self.sample_interval_s, v_min=self.v_min))
-                if self.rest_s:
-                    out.append(CurrentStep("rest", 0.0, self.rest_s, cycle, self.sample_interval_s))
-        return out
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self))
-
-
-@dataclass(frozen=True)
-class Gitt:
-    """Galvanostatic intermittent titration: short current pulses, each followed by a
-    long rest, until the voltage reaches a cut-off or a number of pulses is done.
-    Negative current lithiates the bottom electrode (the interlayer of a half cell)."""
-    current_density_mA_cm2: float = -0.02
-    pulse_s: float = 60.0
-    rest_s: float = 1800.0
-    pulses: int = 310          # 310 x 31 min = the paper's 160 h of lithiation
-    v_min: float = 0.005
-    v_max: float = 1.5
-    pulse_sample_interval_s: float = 1.0
-    rest_sample_interval_s: float = 10.0
-    voltage_limit_v: float = 5.0
-    kind: str = "gitt"
-
-    def __post_init__(self) -> None:
-        _check(0 < abs(self.current_density_mA_cm2) <= 50, f"pulse current must be non-zero and at most 50 mA/cm2, got {self.current_density_mA_cm2:g}")
-        _check(self.pulse_s > 0 and self.rest_s > 0, "pulse and rest times must be above 0 s")
-        _check(1 <= self.pulses <= 100000, f"pulses must be 1 to 100000, got {self.pulses}")
-        _check(self.v_min < self.v_max, "v_min must be below v_max")
-
-    @property
-    def name(self) -> str:
-        return "gitt"
-
-    def steps(self, stack: Stack) -> list[CurrentStep]:
-        amps = self.current_density_mA_cm2 * stack.area_cm2 * 1e-3
-        out = []
-        for pulse in range(1, self.pulses + 1):
-            out.append(CurrentStep("pulse", amps, self.pulse_s, pulse, self.pulse_sample_interval_s,
-                                   v_min=self.v_min, v_max=self.v_max))
-            out.append(CurrentStep("rest", 0.0, self.rest_s, pulse, self.rest_sample_interval_s))
-        return out
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self))
-
-
-@dataclass(frozen=True)
-class Eis:
-    """Impedance spectra of the cell at rest: an OCV rest, then a sweep, repeated.
-    The default range is what the bench's E4990A covers (it stops at 20 Hz)."""
-    f_start_hz: float = 1e6
-    f_stop_hz: float = 20.0
-    points: int = 51
-    amplitude_v: float = 0.01
-    rest_s: float = 600.0
-    repeats: int = 1
-    sample_interval_s: float = 10.0
-    voltage_limit_v: float = 5.0
-    kind: str = "eis"
-
-    def __post_init__(self) -> None:
-        _check(self.f_start_hz > 0 and self.f_stop_hz > 0 and self.f_start_hz != self.f_stop_hz,
-               "EIS frequencies must be above 0 Hz and differ")
-        _check(2 <= self.points <= 1601, f"EIS points must be 2 to 1601, got {self.points}")
-        _check(0 < self.amplitude_v <= 1, f"EIS amplitude must be above 0 and at most 1 V, got {self.amplitude_v:g}")
-        _check(1 <= self.repeats <= 10000 and self.rest_s > 0, "repeats must be 1 to 10000 and the rest above 0 s")
-
-    @property
-    def name(self) -> str:
-        return "eis"
-
-    def steps(self, stack: Stack) -> list:
-        out: list = []
-        for k in range(1, self.repeats + 1):
-            out.append(CurrentStep("rest", 0.0, self.rest_s, k, self.sample_interval_s))
-            out.append(EisStep("eis", self.f_start_hz, self.f_stop_hz, self.points, self.amplitude_v, k))
-        return out
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self))
-
-
-AnyProtocol = PlateStrip | Cycling | Gitt | Eis
-
-PRESETS: dict[str, AnyProtocol] = {
-    "plate-strip-0.16": PlateStrip(),
-    "rate-test": Cycling(groups=((0.1, 3), (0.2, 3), (1 / 3, 3), (0.5, 3)), sample_interval_s=10.0, title="rate-test"),
-    "cycling-c3-500": Cycling(groups=((1 / 3, 500),), sample_interval_s=60.0, title="cycling-c3-500"),
-    "gitt": Gitt(),
-    "eis": Eis(),
-}
-
-
-def preset(name: str, **overrides) -> AnyProtocol:
-    """The preset `name`, with fields overridden (e.g. cycles=3)."""
-    if name not in PRESETS:
-        raise KeyError(f"unknown protocol {name!r}; presets: {', '.join(PRESETS)}")
-    base = PRESETS[name]
-    unknown = set(overrides) - set(asdict(base))
-    if unknown:
-        raise KeyError(f"protocol {name!r} has no setting {', '.join(sorted(unknown))}")
-    return replace(base, **overrides)
+class PressureStep:
+    label: str
+    mpa: float
+    ramp_mpa_s: float
+    cycle: int
 
 
 def is_stop_step(step: CurrentStep) -> bool:
     return step.v_min is not None or step.v_max is not None
+
+
+# -- validation of step specs: every message names the step and the field --
+def _number(spec: dict, key: str, path: str, problems: list, lo: float | None = None, hi: float | None = None,
+            required: bool = True, strict_lo: bool = True) -> None:
+    if key not in spec or spec[key] is None:
+        if required:
+            problems.append(f"{path}.{key}: missing")
+        return
+    value = spec[key]
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        problems.append(f"{path}.{key}: must be a number, got {value!r}")
+        return
+    if lo is not None and (value <= lo if strict_lo else value < lo):
+        problems.append(f"{path}.{key}: must be {'above' if strict_lo else 'at least'} {lo:g}, got {value:g}")
+    if hi is not None and value > hi:
+        problems.append(f"{path}.{key}: must be at most {hi:g}, got {value:g}")
+
+
+def _check_specs(specs, path: str, problems: list, depth: int = 0) -> None:
+    if not isinstance(specs, (list, tuple)) or not specs:
+        problems.append(f"{path}: needs at least one step")
+        return
+    for k, spec in enumerate(specs):
+        p = f"{path}[{k}]"
+        if not isinstance(spec, dict) or spec.get("kind") not in KINDS:
+            problems.append(f"{p}.kind: must be one of {', '.join(KINDS)}, got {spec.get('kind') if isinstance(spec, dict) else spec!r}")
+            continue
+        kind = spec["kind"]
+        if kind == "cc":
+            _number(spec, "current", p, problems)
+            if spec.get("current") == 0:
+                problems.append(f"{p}.current: a constant-current step needs a current; use a rest step for 0")
+            if spec.get("unit") not in UNITS:
+                problems.append(f"{p}.unit: must be one of {', '.join(UNITS)}, got {spec.get('unit')!r}")
+            _number(spec, "duration_s", p, problems, 0, 1e6)
+            _number(spec, "sample_interval_s", p, problems, 0, 1e4)
+            for key in ("v_min", "v_max"):
+                _number(spec, key, p, problems, required=False)
+            _number(spec, "q_max_mAh", p, problems, 0, required=False)
+            if spec.get("v_min") is not None and spec.get("v_max") is not None and spec["v_min"] >= spec["v_max"]:
+                problems.append(f"{p}.v_min: must be below v_max")
+        elif kind == "rest":
+            _number(spec, "duration_s", p, problems, 0, 1e6)
+            _number(spec, "sample_interval_s", p, problems, 0, 1e4)
+        elif kind == "eis":
+            _number(spec, "f_start_hz", p, problems, 0)
+            _number(spec, "f_stop_hz", p, problems, 0)
+            _number(spec, "points", p, problems, 2, 1601, strict_lo=False)
+            _number(spec, "amplitude_v", p, problems, 0, 1)
+        elif kind == "pressure":
+            _number(spec, "mpa", p, problems, 0, strict_lo=False)
+            _number(spec, "ramp_mpa_s", p, problems, 0, strict_lo=False)
+        elif kind == "loop":
+            _number(spec, "repeat", p, problems, 1, 100000, strict_lo=False)
+            if depth >= 3:
+                problems.append(f"{p}: loops nest at most three deep")
+            else:
+                _check_specs(spec.get("steps"), f"{p}.steps", problems, depth + 1)
+
+
+@dataclass(frozen=True)
+class StepList:
+    name: str
+    program: tuple = field(default_factory=tuple)
+    voltage_limit_v: float = 5.0      # the SMU's compliance: never exceeded, whatever the step
+    version: int = 1
+
+    def validate(self) -> list[str]:
+        problems: list[str] = []
+        if not self.name.strip():
+            problems.append("name: a protocol needs a name")
+        if not 0.02 <= self.voltage_limit_v <= 210:
+            problems.append(f"voltage_limit_v: must be 0.02 to 210 V, got {self.voltage_limit_v:g}")
+        _check_specs(self.program, "steps", problems)
+        return problems
+
+    def __post_init__(self) -> None:
+        problems = self.validate()
+        if problems:
+            raise ValueError("; ".join(problems[:5]) + (f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""))
+
+    def expand(self, stack: Stack) -> list:
+        """Concrete steps for `stack`: currents in A, durations in s, cycles numbered."""
+        figures = cell.figures(stack)
+        out: list = []
+        counter = [0]
+
+        def amps(spec: dict, path: str) -> float:
+            unit, value = spec["unit"], float(spec["current"])
+            if unit == "mA":
+                return value * 1e-3
+            if unit == "mA/cm2":
+                return value * stack.area_cm2 * 1e-3
+            if figures.active_mass_mg_cm2 is None:
+                raise ValueError(f"{path}: {stack.describe()} has no cathode: C-rates need a full cell")
+            return value * figures.one_c_mA * 1e-3
+
+        def walk(specs, path: str) -> None:
+            for k, spec in enumerate(specs):
+                p = f"{path}[{k}]"
+                cycle = max(counter[0], 1)
+                kind = spec["kind"]
+                if kind == "loop":
+                    for _ in range(int(spec["repeat"])):
+                        if spec.get("counts_cycles", True):
+                            counter[0] += 1
+                        walk(spec["steps"], p + ".steps")
+                elif kind == "cc":
+                    current = amps(spec, p)
+                    duration = float(spec["duration_s"])
+                    if spec.get("q_max_mAh"):   # at constant current a capacity limit is a time limit
+                        duration = min(duration, spec["q_max_mAh"] / (abs(current) * 1e3) * 3600.0)
+                    out.append(CurrentStep(spec.get("label", "charge" if current > 0 else "discharge"), current,
+                                           duration, cycle, float(spec["sample_interval_s"]),
+                                           spec.get("v_min"), spec.get("v_max")))
+                elif kind == "rest":
+                    out.append(CurrentStep(spec.get("label", "rest"), 0.0, float(spec["duration_s"]), cycle,
+                                           float(spec["sample_interval_s"])))
+                elif kind == "eis":
+                    out.append(EisStep(spec.get("label", "eis"), float(spec["f_start_hz"]), float(spec["f_stop_hz"]),
+                                       int(spec["points"]), float(spec["amplitude_v"]), cycle))
+                elif kind == "pressure":
+                    out.append(PressureStep(spec.get("label", "pressure"), float(spec["mpa"]),
+                                            float(spec.get("ramp_mpa_s", 0.0)), cycle))
+
+        walk(self.program, "steps")
+        return out
+
+    def nominal_duration_s(self, stack: Stack) -> float:
+        """Upper bound of the run time: every step to its limit (EIS sweeps not counted)."""
+        return sum(getattr(step, "duration_s", 0.0) for step in self.expand(stack))
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> "StepList":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"protocol file is not valid JSON: {exc}") from None
+        if not isinstance(data, dict) or "program" not in data:
+            raise ValueError("protocol file must be an object with 'name' and 'program'")
+        unknown = set(data) - {"name", "program", "voltage_limit_v", "version"}
+        if unknown:
+            raise ValueError(f"protocol file has unknown keys: {', '.join(sorted(unknown))}")
+        return cls(name=str(data.get("name", "")), program=tuple(data["program"]),
+                   voltage_limit_v=float(data.get("voltage_limit_v", 5.0)), version=int(data.get("version", 1)))
+
+
+# -- the paper's experiments --
+def plate_strip(current_density_mA_cm2: float = 0.16, half_cycle_h: float = 1.0, cycles: int = 50,
+                sample_interval_s: float = 1.0) -> StepList:
+    """Galvanostatic Li plating/stripping: +j for a half cycle, then -j, N times (Fig 3b)."""
+    half = half_cycle_h * 3600.0
+    return StepList(f"plate-strip-{current_density_mA_cm2:g}", ({
+        "kind": "loop", "repeat": cycles, "counts_cycles": True, "steps": [
+            {"kind": "cc", "label": "plate", "current": current_density_mA_cm2, "unit": "mA/cm2",
+             "duration_s": half, "sample_interval_s": sample_interval_s},
+            {"kind": "cc", "label": "strip", "current": -current_density_mA_cm2, "unit": "mA/cm2",
+             "duration_s": half, "sample_interval_s": sample_interval_s}]},), voltage_limit_v=1.0)
+
+
+def cycling(groups=((1 / 3, 500),), v_min: float = 2.6, v_max: float = 4.25, rest_s: float = 600.0,
+            sample_interval_s: float = 30.0, max_step_factor: float = 1.5, title: str = "cycling",
+            cycles: int | None = None) -> StepList:
+    """Constant-current charge/discharge between cut-offs in (C-rate, cycles) groups; a
+    step also ends at max_step_factor x its nominal time. `cycles` sets every group's count."""
+    program = []
+    for rate, count in groups:
+        limit = max_step_factor * 3600.0 / rate
+        rest = [{"kind": "rest", "duration_s": rest_s, "sample_interval_s": sample_interval_s}] if rest_s else []
+        program.append({"kind": "loop", "repeat": cycles or count, "counts_cycles": True, "steps": [
+            {"kind": "cc", "label": "charge", "current": rate, "unit": "C", "duration_s": limit,
+             "sample_interval_s": sample_interval_s, "v_max": v_max},
+            *rest,
+            {"kind": "cc", "label": "discharge", "current": -rate, "unit": "C", "duration_s": limit,
+             "sample_interval_s": sample_interval_s, "v_min": v_min},
+            *rest]})
+    return StepList(title, tuple(program), voltage_limit_v=5.0)
+
+
+def gitt(current_density_mA_cm2: float = -0.02, pulse_s: float = 60.0, rest_s: float = 1800.0, pulses: int = 310,
+         v_min: float = 0.005, v_max: float = 1.5, pulse_sample_interval_s: float = 1.0,
+         rest_sample_interval_s: float = 10.0, cycles: int | None = None) -> StepList:
+    """Titration of the interlayer (Fig 4c): short pulses (negative current lithiates the
+    bottom electrode) and long rests; 310 x 31 min is the paper's 160 h."""
+    return StepList("gitt", ({
+        "kind": "loop", "repeat": cycles or pulses, "counts_cycles": True, "steps": [
+            {"kind": "cc", "label": "pulse", "current": current_density_mA_cm2, "unit": "mA/cm2",
+             "duration_s": pulse_s, "sample_interval_s": pulse_sample_interval_s, "v_min": v_min, "v_max": v_max},
+            {"kind": "rest", "duration_s": rest_s, "sample_interval_s": rest_sample_interval_s}]},), voltage_limit_v=5.0)
+
+
+def eis(f_start_hz: float = 1e6, f_stop_hz: float = 20.0, points: int = 51, amplitude_v: float = 0.01,
+        rest_s: float = 600.0, repeats: int = 1, sample_interval_s: float = 10.0, cycles: int | None = None) -> StepList:
+    """Impedance at rest (Fig 2c): an OCV rest, then a sweep. The default range is what
+    the E4990A covers; it stops at 20 Hz."""
+    return StepList("eis", ({
+        "kind": "loop", "repeat": cycles or repeats, "counts_cycles": True, "steps": [
+            {"kind": "rest", "duration_s": rest_s, "sample_interval_s": sample_interval_s},
+            {"kind": "eis", "f_start_hz": f_start_hz, "f_stop_hz": f_stop_hz, "points": points,
+             "amplitude_v": amplitude_v}]},), voltage_limit_v=5.0)
+
+
+PRESET_FACTORIES = {
+    "plate-strip-0.16": (plate_strip, {}),
+    "rate-test": (cycling, {"groups": ((0.1, 3), (0.2, 3), (1 / 3, 3), (0.5, 3)), "sample_interval_s": 10.0,
+                            "title": "rate-test"}),
+    "cycling-c3-500": (cycling, {"groups": ((1 / 3, 500),), "sample_interval_s": 60.0, "title": "cycling-c3-500"}),
+    "gitt": (gitt, {}),
+    "eis": (eis, {}),
+}
+PRESETS: dict[str, StepList] = {name: factory(**kwargs) for name, (factory, kwargs) in PRESET_FACTORIES.items()}
+AnyProtocol = StepList
+
+
+def preset(name: str, **overrides) -> StepList:
+    """The preset `name`, with its factory's settings overridden (e.g. cycles=3)."""
+    if name not in PRESET_FACTORIES:
+        raise KeyError(f"unknown protocol {name!r}; presets: {', '.join(PRESET_FACTORIES)}")
+    factory, kwargs = PRESET_FACTORIES[name]
+    accepted = factory.__code__.co_varnames[: factory.__code__.co_argcount]
+    unknown = set(overrides) - set(accepted)
+    if unknown:
+        raise KeyError(f"protocol {name!r} has no setting {', '.join(sorted(unknown))}")
+    return factory(**{**kwargs, **overrides})

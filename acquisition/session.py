@@ -32,7 +32,7 @@ def prepare_run(notebook: Notebook, stack: Stack, protocol: AnyProtocol, speed="
     problems = errors(validate(stack))
     if problems:
         raise ValueError("the build is not valid: " + "; ".join(map(str, problems)))
-    steps = protocol.steps(stack)  # a protocol that cannot apply to this cell says so before anything starts
+    steps = protocol.expand(stack)  # a protocol that cannot apply to this cell says so before anything starts
     if bench == "sim":
         clock = make_clock(speed)
         instruments = simulated_bench(stack, clock, seed=seed)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from PySide6 import QtWidgets
 
-from acquisition.protocol import PRESETS, PlateStrip, preset
+from acquisition.protocol import PRESETS, preset
 from instruments.keysight_e4990a import LOW_FREQUENCY_NOTE
 
 NOTES = {
@@ -25,13 +25,12 @@ class RunPanel(QtWidgets.QGroupBox):
         self.protocol = QtWidgets.QComboBox()
         for name in PRESETS:
             self.protocol.addItem(name, name)
-        base = PRESETS[self.protocol.currentData()]
         self.current = QtWidgets.QDoubleSpinBox(minimum=0.001, maximum=50.0, decimals=3, suffix=" mA/cm²")
-        self.current.setValue(base.current_density_mA_cm2)
+        self.current.setValue(0.16)
         self.half_cycle = QtWidgets.QDoubleSpinBox(minimum=0.01, maximum=24.0, decimals=2, suffix=" h")
-        self.half_cycle.setValue(base.half_cycle_h)
+        self.half_cycle.setValue(1.0)
         self.cycles = QtWidgets.QSpinBox(minimum=1, maximum=10000)
-        self.cycles.setValue(base.cycles)
+        self.cycles.setValue(50)
         self.speed = QtWidgets.QComboBox()
         for label, value in SPEEDS:
             self.speed.addItem(label, value)
@@ -56,7 +55,7 @@ class RunPanel(QtWidgets.QGroupBox):
         self._on_protocol()
 
     def _plate_strip_selected(self) -> bool:
-        return isinstance(PRESETS[self.protocol.currentData()], PlateStrip)
+        return self.protocol.currentData() == "plate-strip-0.16"
 
     def _on_protocol(self) -> None:
         # Only plate/strip has editable parameters here; other presets run as defined.

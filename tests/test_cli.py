@@ -91,3 +91,15 @@ def test_smoke_draws_live_data_and_keeps_it_in_the_notebook(tmp_path):
         run = nb.runs()[0]
         assert run["template"] == "sym-bare" and run["status"] in ("aborted", "shorted", "completed")
         assert nb.samples(run["run_id"]).size >= 2000
+
+
+def test_run_a_protocol_from_a_json_file(tmp_path):
+    from acquisition.protocol import preset
+    path = tmp_path / "mine.json"
+    path.write_text(preset("plate-strip-0.16", cycles=1, half_cycle_h=0.5).to_json())
+    result = main("run", "sym-agc", path, "--db", tmp_path / "n.sqlite", "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["n_samples"] == 3600
+    path.write_text('{"name": "x", "program": [{"kind": "rest", "duration_s": 0, "sample_interval_s": 1}]}')
+    bad = main("run", "sym-agc", path, "--db", tmp_path / "n.sqlite")
+    assert bad.returncode == 2 and "steps[0].duration_s: must be above 0" in bad.stderr

@@ -9,7 +9,7 @@ import pytest
 
 import cell
 from acquisition.live import LiveBuffer
-from acquisition.protocol import PlateStrip, preset
+from acquisition.protocol import preset
 from acquisition.session import prepare_run
 from notebook import Notebook
 
@@ -102,7 +102,7 @@ def test_agc_symmetric_cell_does_not_trip_over_many_cycles(db_path):
 
 
 def test_stop_ends_the_run_aborted_with_output_off(db_path):
-    nb, session, rec = run(db_path, "sym-agc", PlateStrip(cycles=50), speed="36000")
+    nb, session, rec = run(db_path, "sym-agc", preset("plate-strip-0.16", cycles=50), speed="36000")
     engine = session.engine
     started = threading.Event()
     rec.on_batch = lambda samples: started.set()
@@ -121,13 +121,15 @@ def test_stop_ends_the_run_aborted_with_output_off(db_path):
 def test_an_invalid_build_is_refused_before_anything_is_saved(db_path):
     nb = Notebook(db_path)
     with pytest.raises(ValueError, match="area"):
-        prepare_run(nb, cell.from_template("sym-bare", area_cm2=0), PlateStrip(), speed="max")
+        prepare_run(nb, cell.from_template("sym-bare", area_cm2=0), preset("plate-strip-0.16"), speed="max")
     assert nb.conn.execute("SELECT COUNT(*) FROM builds").fetchone()[0] == 0
     nb.close()
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"cycles": 0}, "cycles"), ({"current_density_mA_cm2": -1}, "current density"), ({"half_cycle_h": 0}, "half-cycle")])
+    ({"cycles": 0}, r"steps\[0\]\.repeat: must be at least 1"),
+    ({"half_cycle_h": 0}, r"steps\[0\]\.steps\[0\]\.duration_s: must be above 0"),
+    ({"current_density_mA_cm2": 0}, r"needs a current")])
 def test_protocol_values_are_checked(kwargs, message):
     with pytest.raises(ValueError, match=message):
         preset("plate-strip-0.16", **kwargs)
