@@ -29,6 +29,8 @@ from notebook.writer import RunWriter
 
 log = logging.getLogger(__name__)
 
+SHORT_KINDS = ("hard_short", "soft_short", "sudden_drop")
+
 
 class RunListener(Protocol):
     def on_batch(self, samples: np.ndarray) -> None: ...
@@ -39,7 +41,7 @@ class RunListener(Protocol):
 
 class RunEngine:
     def __init__(self, notebook_path, build_id: int, stack: Stack, protocol: AnyProtocol, bench: Bench, clock,
-                 detectors: list | None = None, listeners=(), seed: int | None = None):
+                 detectors: list | None = None, listeners=(), seed: int | None = None, on_trip: str = "stop"):
         self.notebook_path = notebook_path
         self.build_id = build_id
         self.stack = stack
@@ -47,6 +49,9 @@ class RunEngine:
         self.bench = bench
         self.clock = clock
         self.detectors = detectors_for(stack) if detectors is None else detectors
+        if on_trip not in ("stop", "pause"):
+            raise ValueError(f"on_trip must be 'stop' or 'pause', got {on_trip!r}")
+        self.on_trip = on_trip   # what an alarm does after making the cell safe
         self.listeners = list(listeners)
         self.seed = seed
         self.run_id: int | None = None
@@ -57,8 +62,11 @@ class RunEngine:
         self.t_now = 0.0
         self._last_t = 0.0
         self._spectra = 0
+        self._pressure_setpoint: float | None = None   # what the fixture should hold, once reached
         self._stop = threading.Event()
+        self._pause = threading.Event()
         self._thread: threading.Thread | None = None
+        self._progress = {"step": 0, "n_steps": 0, "cycle": 0, "t_s": 0.0, "remaining_s": 0.0}
         # Poll ~20 times a second of wall time; flat out, every 600 simulated seconds.
         self.poll_s = 0.05 * clock.speed if math.isfinite(clock.speed) else 600.0
 
@@ -70,6 +78,18 @@ class RunEngine:
     def stop(self) -> None:
         """Ask the run to end; it stops at the next poll with the source safe."""
         self._stop.set()
+
+    def pause(self) -> None:
+        """Hold the run at the next poll: the source goes safe (off, high impedance) and
+        the step waits; resume() carries on with what was left of it."""
+        self._pause.set()
+
+    def resume(self) -> None:
+        self._pause.clear()
+
+    def progress(self) -> dict:
+        """Where the run is: step, n_steps, cycle, t_s, remaining_s (to every step's limit)."""
+        return dict(self._progress)
 
     def join(self, timeout: float | None = None) -> None:
         if self._thread is not None:
@@ -138,7 +158,11 @@ class RunEngine:
             self._reach_pressure(self.stack.stack_pressure_mpa)
         smu.clear_buffer()  # t = 0 at the first step, not at set-up
         self._last_t = 0.0
+        durations = [getattr(step, "duration_s", 0.0) for step in steps]
+        after = [sum(durations[k + 1:]) for k in range(len(steps))] if len(steps) < 5000 else None
         for step_index, step in enumerate(steps):
+            self._progress.update(step=step_index, n_steps=len(steps), cycle=step.cycle,
+                                  remaining_s=(after[step_index] if after else 0.0) + durations[step_index])
             if self._stop.is_set():
                 return "aborted", "stopped by the operator"
             if isinstance(step, EisStep):
@@ -155,57 +179,102 @@ class RunEngine:
         return "completed", ""
 
     def _current_step(self, smu, writer: RunWriter, step_index: int, step: CurrentStep) -> tuple[str, str] | None:
-        """Run one current step to its end; a (status, message) ends the run early."""
-        smu.set_current(step.current_a)
-        smu.output(True)  # a cut-off step's trigger model switched it off at its end
-        smu.start_sampling(step.duration_s, step.sample_interval_s, step.v_min, step.v_max)
-        step_end = self.clock.now() + step.duration_s
+        """Run one current step to its end; a (status, message) ends the run early. A
+        pause (asked for, or after an alarm with on_trip="pause") makes the source safe,
+        waits, and on resume runs what was left of the step."""
         poll = self.poll_s
         if is_stop_step(step) and not math.isfinite(self.clock.speed):
             # A cut-off ends the step early; poll often enough not to leave long idle gaps.
             poll = min(poll, 20 * step.sample_interval_s)
         acc = {"n": 0, "charge": 0.0, "v_sum": 0.0, "v_end": None, "t_start": self._last_t, "t_end": self._last_t}
-        while True:
-            sampling = smu.is_sampling()
-            t, i, v = smu.read_new()
-            if t.size:
-                batch = empty_samples(t.size)
-                batch["t"], batch["current"], batch["voltage"] = t, i, v
-                batch["step"], batch["cycle"] = step_index, step.cycle
-                if self.bench.ref is not None:
-                    batch["ref"] = self.bench.ref.read(t.size)   # one reading per SMU trigger
-                # Pressure and temperature change slowly: one reading per batch serves its samples.
-                if self.bench.pressure is not None:
-                    batch["pressure"] = self.bench.pressure.read()[0]
-                if self.bench.temperature is not None:
-                    batch["temperature"] = self.bench.temperature.read_temperature()
-                dt = sample_durations(np.concatenate(([self._last_t], t)))[1:]
-                trip = next((trip for d in self.detectors if (trip := d.update(t, i, v))), None)
+        after = self._progress["remaining_s"] - step.duration_s
+        remaining = step.duration_s
+        while remaining > 0:
+            smu.set_current(step.current_a)
+            smu.output(True)  # a cut-off step's trigger model switched it off at its end
+            smu.start_sampling(remaining, step.sample_interval_s, step.v_min, step.v_max)
+            step_end = self.clock.now() + remaining
+            while True:
+                sampling = smu.is_sampling()
+                trip = self._collect(smu, writer, step_index, step, acc)
+                left = max(step_end - self.clock.now(), step.sample_interval_s if sampling else 0.0)
+                self._progress["remaining_s"] = after + left
                 if trip is not None:
-                    smu.safe_off()  # first: the cell is safe before anything is logged or shown
-                self._take(writer, batch, acc, dt)
-                self._last_t = float(t[-1])
-                if trip is not None:
-                    writer.step(self._step_summary(step_index, step, acc))
                     self._emit_event(writer, trip.kind, "alarm", trip.message, trip.evidence,
                                      t_s=trip.t_s, sample_index=trip.index)
-                    return "shorted", trip.message
-            if writer.error is not None:
-                raise RuntimeError(f"notebook write failed: {writer.error}")
-            if not sampling:
-                break
-            if self._stop.is_set():
-                smu.abort()
-                writer.step(self._step_summary(step_index, step, acc))
-                return "aborted", "stopped by the operator"
-            self.clock.sleep(min(poll, max(step_end - self.clock.now(), step.sample_interval_s)))
+                    if self.on_trip == "stop" or not self._hold("paused after an alarm: resume or stop"):
+                        writer.step(self._step_summary(step_index, step, acc))
+                        # a short closes the run as shorted; a limit breach or pressure drift as aborted
+                        return ("shorted" if trip.kind in SHORT_KINDS else "aborted"), trip.message
+                    # The operator chose to go on: judge from here with a fresh detector.
+                    self.detectors = [type(d)(d.settings) if d.kind == trip.kind else d for d in self.detectors]
+                    break
+                if writer.error is not None:
+                    raise RuntimeError(f"notebook write failed: {writer.error}")
+                if not sampling:
+                    left = 0.0
+                    break
+                if self._stop.is_set():
+                    smu.abort()
+                    writer.step(self._step_summary(step_index, step, acc))
+                    return "aborted", "stopped by the operator"
+                if self._pause.is_set():
+                    smu.abort()
+                    self._collect(smu, writer, step_index, step, acc)
+                    smu.safe_off()
+                    if not self._hold("paused by the operator"):
+                        writer.step(self._step_summary(step_index, step, acc))
+                        return "aborted", "stopped by the operator while paused"
+                    break
+                self.clock.sleep(min(poll, max(step_end - self.clock.now(), step.sample_interval_s)))
+            remaining = left
         writer.step(self._step_summary(step_index, step, acc))
         return None
+
+    def _collect(self, smu, writer: RunWriter, step_index: int, step: CurrentStep, acc: dict):
+        """Read what the instruments took since the last poll, run the detectors, store
+        and hand on the batch. Returns a detector's trip, after making the cell safe."""
+        t, i, v = smu.read_new()
+        if not t.size:
+            return None
+        batch = empty_samples(t.size)
+        batch["t"], batch["current"], batch["voltage"] = t, i, v
+        batch["step"], batch["cycle"] = step_index, step.cycle
+        if self.bench.ref is not None:
+            batch["ref"] = self.bench.ref.read(t.size)   # one reading per SMU trigger
+        # Pressure and temperature change slowly: one reading per batch serves its samples.
+        if self.bench.pressure is not None:
+            batch["pressure"] = self.bench.pressure.read()[0]
+        if self.bench.temperature is not None:
+            batch["temperature"] = self.bench.temperature.read_temperature()
+        dt = sample_durations(np.concatenate(([self._last_t], t)))[1:]
+        trip = next((trip for d in self.detectors if hasattr(d, "update") and (trip := d.update(t, i, v))), None)
+        if trip is None and self._pressure_setpoint is not None and not np.isnan(batch["pressure"][0]):
+            index = self.n_samples + t.size - 1
+            trip = next((trip for d in self.detectors if hasattr(d, "update_pressure") and (
+                trip := d.update_pressure(float(t[-1]), index, float(batch["pressure"][0]), self._pressure_setpoint))), None)
+        if trip is not None:
+            smu.safe_off()  # first: the cell is safe before anything is logged or shown
+        self._take(writer, batch, acc, dt)
+        self._last_t = float(t[-1])
+        self._progress["t_s"] = self._last_t
+        return trip
+
+    def _hold(self, why: str) -> bool:
+        """Wait, source safe, until resumed (True) or stopped (False)."""
+        self._pause.set()
+        self._set_status("paused", why)
+        while self._pause.is_set():
+            if self._stop.wait(0.05):
+                return False
+        self._set_status("running", "")
+        return True
 
     def _reach_pressure(self, mpa: float, tolerance_mpa: float = 0.05, ramp_mpa_s: float = 0.1,
                         timeout_s: float = 600.0) -> None:
         """Ramp the fixture to the build's stack pressure and wait until it holds it."""
         controller = self.bench.pressure
+        self._pressure_setpoint = None   # no drift alarms while it ramps
         controller.set_ramp(ramp_mpa_s)
         controller.set_pressure(mpa)
         waited = 0.0
@@ -215,6 +284,7 @@ class RunEngine:
                                       f"pressure {controller.read()[0]:.3f} MPa did not reach {mpa:g} MPa within {timeout_s:g} s")
             self.clock.sleep(5.0)
             waited += 5.0
+        self._pressure_setpoint = mpa
 
     def _sweep(self, smu, writer: RunWriter, step_index: int, step: EisStep) -> None:
         """An impedance sweep at rest: the SMU goes to high impedance so it does not load

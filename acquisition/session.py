@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from acquisition.alarms import detectors_for
 from acquisition.engine import RunEngine
 from acquisition.protocol import AnyProtocol, EisStep
 from cell import Stack
@@ -25,7 +26,7 @@ class Session:
 
 def prepare_run(notebook: Notebook, stack: Stack, protocol: AnyProtocol, speed="3600", seed: int = 0,
                 listeners=(), build_id: int | None = None, bench: str = "sim",
-                assignment_path=None) -> Session:
+                assignment_path=None, detector_overrides: dict | None = None, on_trip: str = "stop") -> Session:
     """Validate and save the build (unless given), open the bench, make an engine.
     bench "sim": the simulated bench at `speed`; "hw": the instruments of the saved
     role assignment, in real time."""
@@ -33,6 +34,7 @@ def prepare_run(notebook: Notebook, stack: Stack, protocol: AnyProtocol, speed="
     if problems:
         raise ValueError("the build is not valid: " + "; ".join(map(str, problems)))
     steps = protocol.expand(stack)  # a protocol that cannot apply to this cell says so before anything starts
+    detectors = detectors_for(stack, detector_overrides)
     if bench == "sim":
         clock = make_clock(speed)
         instruments = simulated_bench(stack, clock, seed=seed)
@@ -55,5 +57,6 @@ def prepare_run(notebook: Notebook, stack: Stack, protocol: AnyProtocol, speed="
         raise
     if build_id is None:
         build_id = notebook.save_build(stack)
-    engine = RunEngine(notebook.path, build_id, stack, protocol, instruments, clock, listeners=listeners, seed=seed)
+    engine = RunEngine(notebook.path, build_id, stack, protocol, instruments, clock, detectors=detectors,
+                       listeners=listeners, seed=seed, on_trip=on_trip)
     return Session(engine, build_id)

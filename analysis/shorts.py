@@ -163,3 +163,111 @@ class SoftShortDetector:
                                  "voltage_v": v, "settings": asdict(s)})
                 self._ref = (self._step_charge, v, tk, offset + k)
         return None
+
+
+@dataclass(frozen=True)
+class VoltageLimitSettings:
+    """A limit breach: the cell voltage outside the window a healthy run stays in."""
+    v_min: float
+    v_max: float
+    hold_samples: int = 2
+
+    def __post_init__(self) -> None:
+        if not self.v_min < self.v_max or self.hold_samples < 1:
+            raise ValueError("v_min must be below v_max and hold_samples at least 1")
+
+
+class VoltageLimitDetector:
+    kind = "voltage_limit"
+
+    def __init__(self, settings: VoltageLimitSettings):
+        self.settings = settings
+        self._seen = 0
+        self._outside = 0
+
+    def update(self, t: np.ndarray, current: np.ndarray, voltage: np.ndarray) -> Trip | None:
+        s = self.settings
+        offset = self._seen
+        self._seen += len(t)
+        outside = (np.asarray(voltage) < s.v_min) | (np.asarray(voltage) > s.v_max)
+        for k in range(len(t)):
+            self._outside = self._outside + 1 if outside[k] else 0
+            if self._outside >= s.hold_samples:
+                first = offset + k - s.hold_samples + 1
+                v = float(voltage[k])
+                return Trip(self.kind, first, float(t[k - s.hold_samples + 1]) if k >= s.hold_samples - 1 else float(t[0]),
+                            offset + k, f"voltage limit: {v:.4g} V is outside {s.v_min:g}..{s.v_max:g} V",
+                            {"voltage_v": v, "settings": asdict(s)})
+        return None
+
+
+@dataclass(frozen=True)
+class SuddenDropSettings:
+    """Soft short: during a constant-current charge the voltage falls abruptly."""
+    drop_v: float = 0.05
+    settle_s: float = 60.0
+    min_current_a: float = 1e-7
+
+    def __post_init__(self) -> None:
+        if self.drop_v <= 0 or self.settle_s < 0:
+            raise ValueError("drop_v must be above 0 and settle_s at least 0")
+
+
+class SuddenDropDetector:
+    kind = "sudden_drop"
+
+    def __init__(self, settings: SuddenDropSettings = SuddenDropSettings()):
+        self.settings = settings
+        self._seen = 0
+        self._current = 0.0
+        self._step_start = -np.inf
+        self._previous: float | None = None
+
+    def update(self, t: np.ndarray, current: np.ndarray, voltage: np.ndarray) -> Trip | None:
+        s = self.settings
+        offset = self._seen
+        self._seen += len(t)
+        for k in range(len(t)):
+            i, v, tk = float(current[k]), float(voltage[k]), float(t[k])
+            if abs(i - self._current) > max(1e-9, 1e-3 * abs(self._current)):
+                self._current, self._step_start, self._previous = i, tk, None
+            if i < s.min_current_a or tk - self._step_start < s.settle_s:
+                self._previous = v
+                continue
+            if self._previous is not None and self._previous - v > s.drop_v:
+                return Trip(self.kind, offset + k, tk, offset + k,
+                            f"soft short: voltage dropped {(self._previous - v) * 1e3:.0f} mV in one sample during "
+                            f"charge (to {v:.3f} V at t = {tk / 3600:.2f} h)",
+                            {"criterion": "sudden_drop", "drop_v": self._previous - v, "voltage_v": v,
+                             "settings": asdict(s)})
+            self._previous = v
+        return None
+
+
+@dataclass(frozen=True)
+class PressureDriftSettings:
+    """The fixture no longer holds the stack pressure set-point."""
+    tolerance_mpa: float = 0.5
+    hold_readings: int = 3
+
+    def __post_init__(self) -> None:
+        if self.tolerance_mpa <= 0 or self.hold_readings < 1:
+            raise ValueError("tolerance_mpa must be above 0 and hold_readings at least 1")
+
+
+class PressureDriftDetector:
+    """Fed pressure readings (one per batch) and the set-point they should hold."""
+    kind = "pressure_drift"
+
+    def __init__(self, settings: PressureDriftSettings = PressureDriftSettings()):
+        self.settings = settings
+        self._off = 0
+
+    def update_pressure(self, t_s: float, index: int, pressure_mpa: float, setpoint_mpa: float) -> Trip | None:
+        s = self.settings
+        self._off = self._off + 1 if abs(pressure_mpa - setpoint_mpa) > s.tolerance_mpa else 0
+        if self._off >= s.hold_readings:
+            return Trip(self.kind, index, t_s, index,
+                        f"pressure drift: {pressure_mpa:.2f} MPa against a set-point of {setpoint_mpa:g} MPa",
+                        {"pressure_mpa": pressure_mpa, "setpoint_mpa": setpoint_mpa, "settings": asdict(s)})
+        return None

@@ -133,3 +133,119 @@ def test_an_invalid_build_is_refused_before_anything_is_saved(db_path):
 def test_protocol_values_are_checked(kwargs, message):
     with pytest.raises(ValueError, match=message):
         preset("plate-strip-0.16", **kwargs)
+
+
+class StatusWatcher(Recorder):
+    """Pauses the run after `pause_after` batches, resumes it once it reports paused."""
+
+    def __init__(self, engine_ref, pause_after=None):
+        super().__init__()
+        self.engine_ref, self.pause_after, self.seen_paused = engine_ref, pause_after, []
+
+    def on_batch(self, samples):
+        super().on_batch(samples)
+        if self.pause_after is not None and len(self.batches) == self.pause_after:
+            self.engine_ref[0].pause()
+
+    def on_status(self, status, message):
+        super().on_status(status, message)
+        if status == "paused":
+            self.seen_paused.append((message, self.emulator.output_on))
+            self.engine_ref[0].resume()
+
+
+def test_pause_makes_the_cell_safe_and_resume_finishes_the_step(db_path):
+    nb = Notebook(db_path)
+    ref = [None]
+    watcher = StatusWatcher(ref, pause_after=4)
+    session = prepare_run(nb, cell.from_template("sym-agc"), preset("plate-strip-0.16", cycles=1), speed="max",
+                          listeners=[watcher])
+    ref[0] = session.engine
+    watcher.emulator = session.engine.bench.emulators["smu"]
+    try:
+        assert session.engine.run() == "completed"
+    finally:
+        session.close()
+    assert watcher.seen_paused == [("paused by the operator", False)]     # output was off while paused
+    assert watcher.statuses == ["running", "paused", "running", "completed"]
+    steps = nb.steps(session.engine.run_id)
+    # the paused step still delivered its full hour of charge
+    assert [round(s["charge_mah"], 4) for s in steps] == [0.16, 0.16]
+    assert nb.samples(session.engine.run_id).size == 7200
+    nb.close()
+
+
+def test_an_alarm_can_pause_instead_of_stopping(db_path):
+    nb = Notebook(db_path)
+    ref = [None]
+    watcher = StatusWatcher(ref)
+    stack = cell.from_template("asym-agc")
+    session = prepare_run(nb, stack, preset("plate-strip-0.16", cycles=6), speed="max", seed=1, listeners=[watcher])
+    session.engine.on_trip = "pause"
+    ref[0] = session.engine
+    watcher.emulator = session.engine.bench.emulators["smu"]
+    try:
+        status = session.engine.run()
+    finally:
+        session.close()
+    assert status == "completed"             # the operator resumed; the fresh detector judges from there
+    assert watcher.seen_paused[0] == ("paused after an alarm: resume or stop", False)
+    assert [e["kind"] for e in nb.events(session.engine.run_id)] == ["hard_short"]
+    nb.close()
+
+
+def test_progress_counts_down_to_the_end(db_path):
+    nb, session, rec = run(db_path, "sym-agc", preset("plate-strip-0.16", cycles=2))
+    seen = []
+    rec.on_batch = lambda samples: seen.append(session.engine.progress())
+    try:
+        session.engine.run()
+    finally:
+        session.close()
+    assert seen[0]["n_steps"] == 4 and seen[0]["remaining_s"] == pytest.approx(4 * 3600 - seen[0]["t_s"], abs=700)
+    assert seen[-1]["step"] == 3 and seen[-1]["cycle"] == 2 and seen[-1]["remaining_s"] < 700
+    nb.close()
+
+
+def test_thresholds_can_be_edited_per_run_and_are_kept(db_path):
+    nb = Notebook(db_path)
+    session = prepare_run(nb, cell.from_template("sym-agc"), preset("plate-strip-0.16", cycles=1), speed="max",
+                          detector_overrides={"hard_short": {"collapse_fraction": 0.5, "hold_samples": 8}})
+    try:
+        session.engine.run()
+    finally:
+        session.close()
+    stored = __import__("json").loads(nb.run(session.engine.run_id)["provenance_json"])["detectors"]
+    assert stored["hard_short"]["collapse_fraction"] == 0.5 and stored["hard_short"]["hold_samples"] == 8
+    with pytest.raises(ValueError, match="unknown threshold sensitivity for hard_short"):
+        prepare_run(nb, cell.from_template("sym-agc"), preset("plate-strip-0.16"), detector_overrides={"hard_short": {"sensitivity": 2}})
+    with pytest.raises(ValueError, match="collapse_fraction must be between 0 and 1"):
+        prepare_run(nb, cell.from_template("sym-agc"), preset("plate-strip-0.16"), detector_overrides={"hard_short": {"collapse_fraction": 3}})
+    with pytest.raises(ValueError, match="no 'soft_short' detector watches"):
+        prepare_run(nb, cell.from_template("sym-agc"), preset("plate-strip-0.16"), detector_overrides={"soft_short": {}})
+    nb.close()
+
+
+class Leak(Recorder):
+    def on_batch(self, samples):
+        super().on_batch(samples)
+        if len(self.batches) == 5:
+            self.emulator_fixture.leak_mpa_s = 0.01
+
+
+def test_a_leaking_fixture_raises_a_pressure_drift_alarm(db_path):
+    nb = Notebook(db_path)
+    leak = Leak()
+    session = prepare_run(nb, cell.from_template("sym-agc"), preset("plate-strip-0.16", cycles=5), speed="max",
+                          listeners=[leak])
+    leak.emulator = session.engine.bench.emulators["smu"]
+    leak.emulator_fixture = session.engine.bench.emulators["pressure"].fixture
+    try:
+        assert session.engine.run() == "aborted"    # not a short: the cell was made safe all the same
+    finally:
+        session.close()
+    (event,) = nb.events(session.engine.run_id)
+    assert event["kind"] == "pressure_drift" and event["evidence"]["setpoint_mpa"] == 5.0
+    assert event["evidence"]["pressure_mpa"] < 4.5
+    assert leak.output_on_at_event is False
+    nb.close()

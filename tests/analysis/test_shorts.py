@@ -97,3 +97,32 @@ def test_discharge_and_rest_are_not_judged():
     t, i, v = charge_curve(stall_at=0)
     assert feed(det, t, -i, v) is None
     assert feed(det, t + t[-1], 0 * i, v) is None
+
+
+from analysis.shorts import (PressureDriftDetector, PressureDriftSettings, SuddenDropDetector,  # noqa: E402
+                             VoltageLimitDetector, VoltageLimitSettings)
+
+
+def test_voltage_limit_needs_consecutive_samples_outside():
+    det = VoltageLimitDetector(VoltageLimitSettings(2.3, 4.4, hold_samples=2))
+    t = np.arange(1.0, 7.0)
+    v = np.array([4.2, 4.5, 4.3, 4.5, 4.6, 4.3])
+    trip = det.update(t, np.ones(6), v)
+    assert trip.kind == "voltage_limit" and trip.index == 3 and trip.detected_index == 4
+
+
+def test_sudden_drop_during_charge_trips_but_a_healthy_charge_does_not():
+    t, i, v = charge_curve()
+    assert feed(SuddenDropDetector(), t, i, v) is None
+    v = v.copy()
+    v[2000:] -= 0.08
+    trip = feed(SuddenDropDetector(), t, i, v)
+    assert trip.kind == "sudden_drop" and trip.index == 2000
+    assert trip.evidence["drop_v"] == pytest.approx(0.08, abs=3e-4)   # less the curve's own rise
+
+
+def test_pressure_drift_needs_several_readings_off():
+    det = PressureDriftDetector(PressureDriftSettings(tolerance_mpa=0.5, hold_readings=3))
+    readings = [5.0, 4.4, 4.3, 5.0, 4.4, 4.3, 4.2]
+    trips = [det.update_pressure(float(k), k, p, 5.0) for k, p in enumerate(readings)]
+    assert [k for k, trip in enumerate(trips) if trip] == [6]
