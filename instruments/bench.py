@@ -78,7 +78,9 @@ def simulated_bench(stack: Stack, clock, seed: int = 0, timeout_ms: int = 5000) 
     if "ref" in servers:
         bench.ref = Keysight34465A(connect("ref", "Reference voltmeter (Keysight 34465A)"))
     bench._closers += [server.close for server in servers.values()]
-    bench._closers += [rm.close] + [c.close for c in bench.connections()]
+    # Not rm.close(): pyvisa hands every caller the same manager per backend, and closing
+    # it would close the other channels' sessions too.
+    bench._closers += [c.close for c in bench.connections()]
     bench.identities = {role: getattr(bench, role).identify() for role in servers}
     return bench
 
@@ -105,9 +107,8 @@ def hardware_bench(assignment: dict, stack: Stack, backend: str = VISA_BACKEND, 
     except Exception:
         for driver in drivers.values():
             driver.connection.close()
-        rm.close()
         raise
     bench = Bench(kind="hardware", **drivers)
-    bench._closers += [rm.close] + [c.close for c in bench.connections()]
+    bench._closers += [c.close for c in bench.connections()]
     bench.identities = {role: driver.identify() for role, driver in drivers.items()}
     return bench

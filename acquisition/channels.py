@@ -1,0 +1,114 @@
+"""Several cells at once: up to eight channels, each with its own bench (on the
+simulated bench, its own set of emulated instruments), engine, live buffer and state.
+What a channel overview shows comes from here."""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+from acquisition.live import LiveBuffer
+from acquisition.protocol import StepList
+from acquisition.session import Session, prepare_run
+from cell import Stack
+from notebook import Notebook
+
+MAX_CHANNELS = 8
+
+
+@dataclass
+class Channel:
+    index: int
+    session: Session | None = None
+    buffer: LiveBuffer = field(default_factory=LiveBuffer)
+    last_alarm: dict | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def state(self) -> str:
+        return "idle" if self.session is None else self.session.engine.status
+
+    @property
+    def busy(self) -> bool:
+        return self.session is not None and self.session.engine.running
+
+    # the RunListener interface, so the channel keeps its own last alarm
+    def on_batch(self, samples) -> None:
+        pass
+
+    def on_event(self, event: dict) -> None:
+        if event["severity"] == "alarm":
+            with self._lock:
+                self.last_alarm = event
+
+    def on_status(self, status: str, message: str) -> None:
+        pass
+
+    def on_spectrum(self, spectrum: dict) -> None:
+        pass
+
+    def summary(self) -> dict:
+        """State, cycle, last voltage and alarm: one row of a channel overview."""
+        data = self.buffer.view()
+        engine = self.session.engine if self.session else None
+        return {"channel": self.index, "state": self.state,
+                "run_id": engine.run_id if engine else None,
+                "cell": engine.stack.describe() if engine else "",
+                "cycle": int(data["cycle"][-1]) if data.size else None,
+                "voltage_v": float(data["voltage"][-1]) if data.size else None,
+                "alarm": self.last_alarm["message"] if self.last_alarm else None}
+
+
+class ChannelManager:
+    def __init__(self, notebook: Notebook):
+        self.notebook = notebook
+        self.channels = [Channel(k) for k in range(1, MAX_CHANNELS + 1)]
+
+    def channel(self, index: int) -> Channel:
+        if not 1 <= index <= MAX_CHANNELS:
+            raise ValueError(f"channel must be 1 to {MAX_CHANNELS}, got {index}")
+        return self.channels[index - 1]
+
+    def start(self, index: int, stack: Stack, protocol: StepList, speed="3600", seed: int = 0, listeners=(),
+              detector_overrides: dict | None = None, on_trip: str = "stop") -> Session:
+        """Start a run on channel `index` (its previous, finished run is closed first)."""
+        channel = self.channel(index)
+        if channel.busy:
+            raise ValueError(f"channel {index} is busy with run {channel.session.engine.run_id}: stop it first")
+        if channel.session is not None:
+            channel.session.close()
+        buffer = LiveBuffer()
+        session = prepare_run(self.notebook, stack, protocol, speed=speed, seed=seed,
+                              listeners=[buffer, channel, *listeners], detector_overrides=detector_overrides,
+                              on_trip=on_trip)
+        channel.session, channel.buffer, channel.last_alarm = session, buffer, None
+        session.engine.start()
+        return session
+
+    def _engine(self, index: int):
+        channel = self.channel(index)
+        if channel.session is None:
+            raise ValueError(f"channel {index} has no run")
+        return channel.session.engine
+
+    def stop(self, index: int) -> None:
+        self._engine(index).stop()
+
+    def pause(self, index: int) -> None:
+        self._engine(index).pause()
+
+    def resume(self, index: int) -> None:
+        self._engine(index).resume()
+
+    def overview(self) -> list[dict]:
+        return [channel.summary() for channel in self.channels]
+
+    def shutdown(self, timeout_s: float = 10.0) -> None:
+        """Stop every run (each ends with its source safe) and close the benches."""
+        for channel in self.channels:
+            if channel.session is not None:
+                channel.session.engine.stop()
+        for channel in self.channels:
+            if channel.session is not None:
+                channel.session.engine.join(timeout_s)
+                channel.session.close()
+                channel.session = None
