@@ -55,7 +55,8 @@ def simulated_bench(stack: Stack, clock, seed: int = 0, timeout_ms: int = 5000) 
     if "reference" in stack.kinds():
         emulators["ref"] = Dmm34465AEmulator(seed)
     emulators["smu"] = Keithley2450Emulator(cell, clock, trigger_out=emulators.get("ref"))
-    fixture = FixtureState(clock, stack.area_cm2, seed)
+    # The cell was assembled in the fixture at its stack pressure: it starts there.
+    fixture = FixtureState(clock, stack.area_cm2, seed, pressure_mpa=stack.stack_pressure_mpa)
     emulators.update(pressure=AlicatEmulator(fixture), force=Mark10Emulator(fixture),
                      temperature=RtdThermometerEmulator(stack.temperature_c, seed))
     serial = {"pressure", "force"}   # ASCII protocols ended by CR, as on their RS-232 ports

@@ -17,13 +17,13 @@ TEMPERATURE_NOISE_C = 0.02
 class FixtureState:
     """Stack pressure on the cell (MPa) as simulated time passes."""
 
-    def __init__(self, clock, area_cm2: float, seed: int = 0):
+    def __init__(self, clock, area_cm2: float, seed: int = 0, pressure_mpa: float = 0.0):
         self.clock = clock
         self.area_cm2 = area_cm2
         self.rng = np.random.default_rng(seed + 3)
         self.lock = threading.Lock()
-        self.pressure = 0.0
-        self.setpoint = 0.0
+        self.pressure = pressure_mpa
+        self.setpoint = pressure_mpa
         self.ramp_mpa_s = 0.0        # 0: no limit
         self.leak_mpa_s = 0.0        # a fault: pressure lost per second, whatever the set-point
         self._t = clock.now()

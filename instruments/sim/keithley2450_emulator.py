@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 
 import numpy as np
 
@@ -19,6 +20,7 @@ class Keithley2450Emulator:
         self.cell = cell
         self.clock = clock
         self.trigger_out = trigger_out   # an instrument on the trigger line (the reference voltmeter)
+        self.switched_off_at: float | None = None
         self._lock = threading.Lock()
         self._errors: list[str] = []
         self._reset()
@@ -138,7 +140,10 @@ class Keithley2450Emulator:
             self.output_mode = args.upper()
         elif header == ":OUTP":
             self._advance()
+            was_on = self.output_on
             self.output_on = args.upper() in ("ON", "1")
+            if was_on and not self.output_on:
+                self.switched_off_at = time.monotonic()   # wall time, for latency measurements
             self._apply_current()
         elif header == ":OUTP?":
             return "1" if self.output_on else "0"

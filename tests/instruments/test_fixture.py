@@ -20,14 +20,15 @@ def bench():
 
 def test_pressure_ramps_to_the_set_point_at_the_ramp_rate(bench):
     pc = bench.pressure
+    assert pc.read()[0] == pytest.approx(5.0, abs=0.01)   # assembled at the build's 5 MPa
     pc.set_ramp(0.1)                       # MPa/s
-    pc.set_pressure(5.0)
+    pc.set_pressure(10.0)
     bench.clock.sleep(20.0)
     pressure, setpoint = pc.read()
-    assert setpoint == 5.0
-    assert 1.0 < pressure < 2.2            # 20 s at 0.1 MPa/s is 2 MPa, less the first-order lag
+    assert setpoint == 10.0
+    assert 6.0 < pressure < 7.2            # 20 s at 0.1 MPa/s is 2 MPa more, less the first-order lag
     bench.clock.sleep(120.0)
-    assert pc.read()[0] == pytest.approx(5.0, abs=0.02)
+    assert pc.read()[0] == pytest.approx(10.0, abs=0.02)
 
 
 def test_force_gauge_agrees_with_pressure_times_area(bench):
@@ -40,7 +41,7 @@ def test_force_gauge_agrees_with_pressure_times_area(bench):
 def test_set_point_beyond_the_fixture_limit_is_refused(bench):
     with pytest.raises(LimitError, match="fixture's limit"):
         bench.pressure.set_pressure(30.0)
-    assert bench.pressure.read()[1] == 0.0
+    assert bench.pressure.read()[1] == 5.0      # the set-point it had is kept
 
 
 def test_temperature_reads_the_cell_temperature(bench):
