@@ -55,3 +55,26 @@ def detectors_for(stack: Stack, overrides: dict | None = None) -> list:
 
 def describe(detectors: list) -> dict:
     return {d.kind: asdict(d.settings) for d in detectors}
+
+
+SETTINGS_CLASSES = {"hard_short": HardShortSettings, "soft_short": SoftShortSettings, "sudden_drop": SuddenDropSettings,
+                    "voltage_limit": VoltageLimitSettings, "pressure_drift": PressureDriftSettings}
+
+
+def detectors_from(stored: dict, overrides: dict | None = None) -> list:
+    """Detectors as a run stored them ({kind: settings} from its provenance), with the
+    operator's overrides applied, e.g. to tune thresholds on old data."""
+    out = []
+    for kind, values in (overrides or {}).items():
+        if kind not in stored:
+            raise ValueError(f"the run has no {kind!r} detector; it had {', '.join(stored) or 'none'}")
+    for kind, values in stored.items():
+        if kind not in SETTINGS_CLASSES:
+            continue   # a detector this version does not know: nothing to replay it with
+        merged = {**values, **(overrides or {}).get(kind, {})}
+        known = {f.name for f in fields(SETTINGS_CLASSES[kind])}
+        unknown = set(merged) - known
+        if unknown:
+            raise ValueError(f"unknown threshold {', '.join(sorted(unknown))} for {kind}; thresholds: {', '.join(sorted(known))}")
+        out.append(DETECTORS[kind](SETTINGS_CLASSES[kind](**merged)))
+    return out

@@ -30,6 +30,11 @@ ELEMENTS: dict[str, tuple[str, ...]] = {
 }
 _NAME = re.compile(r"(CPE|Wo|Ws|W|R|C|L)(\d+)")
 
+# What a Li | LPSCl | Li cell shows between 1 MHz and 20 Hz (the station's analyser range):
+# the electrolyte's resistance, then one depressed interfacial arc. The bulk arc of a
+# sulfide electrolyte lies above 1 MHz, so a second arc is not determined by such data.
+DEFAULT_CIRCUIT = "R0-p(R1,CPE1)"
+
 
 class CircuitError(ValueError):
     """A circuit string that cannot be parsed, with the position and what was expected."""
@@ -326,8 +331,8 @@ def fit_circuit(frequency_hz: np.ndarray, z: np.ndarray, circuit: str, guess: di
     s2 = 2 * best.cost / dof
     _, sv, vt = np.linalg.svd(best.jac, full_matrices=False)
     sv_inv = np.where(sv > sv[0] * 1e-15, 1.0 / sv, np.inf)
-    cov = (vt.T * sv_inv ** 2) @ vt * s2
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore"):   # an undetermined parameter (inf x 0) is NaN, then flagged below
+        cov = (vt.T * sv_inv ** 2) @ vt * s2
         err = np.sqrt(np.abs(np.diag(cov)))
     names = model.parameter_names
     params = {k: float(v) for k, v in zip(names, p)}

@@ -36,6 +36,17 @@ class ThreeElectrodeResult:
                 "notes": self.notes}
 
 
+def guess_working(ref: np.ndarray, threshold_v: float = 1.0) -> str:
+    """Which electrode the reference channel measures, from its level: a Li anode sits
+    within millivolts of a Li reference, an NMC cathode at 2.5-4.5 V. 'anode' when the
+    median |ref| is below threshold_v, else 'cathode'."""
+    ref = np.asarray(ref, dtype=float)
+    finite = ref[np.isfinite(ref)]
+    if finite.size == 0:
+        raise ValueError("the run has no reference-electrode potential (ref channel is empty)")
+    return "anode" if float(np.median(np.abs(finite))) < threshold_v else "cathode"
+
+
 def electrode_potentials(voltage: np.ndarray, ref: np.ndarray, working: str = "cathode") -> tuple[np.ndarray, np.ndarray]:
     """(anode_V, cathode_V) against the reference electrode."""
     voltage, ref = np.asarray(voltage, dtype=float), np.asarray(ref, dtype=float)

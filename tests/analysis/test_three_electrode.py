@@ -41,3 +41,11 @@ def test_no_reference_channel_is_refused():
     t, i, v, _ = full_cell_3e()
     with pytest.raises(ValueError, match="no reference-electrode potential"):
         three_electrode(t, i, v, np.full(t.size, np.nan))
+
+
+def test_which_electrode_the_reference_measures_from_its_level():
+    from analysis.three_electrode import guess_working
+    assert guess_working(np.array([-0.006, 0.0, 0.007, np.nan])) == "anode"       # Li vs Li: millivolts
+    assert guess_working(np.array([3.80, 3.84, 3.76])) == "cathode"              # NMC vs Li: volts
+    with pytest.raises(ValueError, match="ref channel is empty"):
+        guess_working(np.full(3, np.nan))

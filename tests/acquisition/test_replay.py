@@ -1,0 +1,131 @@
+"""Replay of logged runs: the same stream as live, the detectors re-run with the
+stored or new thresholds, seeking, pausing, looping, and the file never touched."""
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+
+import numpy as np
+import pytest
+
+import cell
+from acquisition.protocol import preset
+from acquisition.replay import ReplayPlayer, replay_headless
+from acquisition.session import prepare_run
+from notebook import Notebook
+
+
+@pytest.fixture(scope="module")
+def shorted_run(tmp_path_factory):
+    path = tmp_path_factory.mktemp("replay") / "notebook.sqlite"
+    with Notebook(path) as nb:
+        session = prepare_run(nb, cell.from_template("asym-agc"), preset("plate-strip-0.16"), speed="max", seed=1)
+        try:
+            assert session.engine.run() == "shorted"
+        finally:
+            session.close()
+        return path, session.engine.run_id, nb.events(session.engine.run_id)[0]
+
+
+def digest(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_headless_replay_fires_at_the_same_sample_as_live(shorted_run):
+    path, run_id, live = shorted_run
+    before = digest(path)
+    result = replay_headless(path, run_id)
+    assert [(e["kind"], e["sample_index"], e["t_s"]) for e in result["events"]] == \
+        [(live["kind"], live["sample_index"], live["t_s"])]
+    assert result["thresholds"]["hard_short"]["collapse_fraction"] == 0.25
+    assert digest(path) == before
+
+
+def test_new_thresholds_change_the_verdict(shorted_run):
+    path, run_id, _ = shorted_run
+    assert replay_headless(path, run_id, {"hard_short": {"collapse_fraction": 0.01}})["events"] == []
+    with pytest.raises(ValueError, match="unknown threshold nerve for hard_short"):
+        replay_headless(path, run_id, {"hard_short": {"nerve": 1}})
+    with pytest.raises(ValueError, match="has no 'soft_short' detector"):
+        replay_headless(path, run_id, {"soft_short": {"min_rise_v": 1}})
+
+
+class Collector:
+    def __init__(self):
+        self.batches, self.events, self.statuses = [], [], []
+
+    def on_batch(self, samples):
+        self.batches.append(samples.copy())
+
+    def on_event(self, event):
+        self.events.append(event)
+
+    def on_status(self, status, message):
+        self.statuses.append(status)
+
+    def on_spectrum(self, spectrum):
+        pass
+
+
+def test_a_fast_replay_streams_every_sample_and_both_alarms(shorted_run):
+    path, run_id, live = shorted_run
+    before = digest(path)
+    sink = Collector()
+    player = ReplayPlayer(path, run_id, speed=math.inf, listeners=[sink])
+    player.start()
+    player.join(30)
+    player.close()
+    assert np.concatenate(sink.batches).tobytes() == player.samples.tobytes()
+    assert sorted((e["origin"], e["sample_index"]) for e in sink.events) == \
+        [("original", live["sample_index"]), ("replay", live["sample_index"])]
+    assert sink.statuses == ["running", "completed"]
+    assert digest(path) == before
+
+
+def test_paced_replay_seek_next_alarm_and_loop(shorted_run):
+    path, run_id, live = shorted_run
+    sink = Collector()
+    player = ReplayPlayer(path, run_id, speed=3600.0, listeners=[sink], hold_at_end=True)   # an hour a second
+    player.start()
+    time.sleep(0.5)
+    played = sum(b.size for b in sink.batches)
+    assert 900 < played < 3600                     # ~0.5 h of 1 s samples, paced
+    assert player.next_alarm() == live["t_s"]      # jump to the short
+    time.sleep(0.3)
+    assert any(e["origin"] == "original" for e in sink.events)
+    player.pause()
+    player.seek_cycle(2)
+    assert player.samples["cycle"][player.position] == 2
+    player.set_loop(7200.0, 7300.0)
+    player.set_speed(math.inf)
+    player.resume()
+    time.sleep(0.3)
+    loop_batches = [b for b in sink.batches[-5:] if b.size]
+    assert all(7200.0 <= b["t"][0] and b["t"][-1] <= 7300.0 for b in loop_batches)
+    assert "ended" in sink.statuses                # it reached the end after the alarm, and waited
+    player.close()
+    with pytest.raises(ValueError, match="no cycle 99"):
+        player.seek_cycle(99)
+
+
+def test_replay_command_headless_json_and_bad_thresholds(shorted_run):
+    import json
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+    path, run_id, live = shorted_run
+
+    def cli(*args):
+        return subprocess.run([sys.executable, str(ROOT / "main.py"), "replay", "--db", str(path), "--run", str(run_id),
+                               *args], cwd=ROOT, capture_output=True, text=True, timeout=120)
+
+    out = json.loads(cli("--headless", "--json").stdout)
+    assert out["events"][0]["t_s"] == live["t_s"] and out["events"][0]["kind"] == "hard_short"
+    stricter = json.loads(cli("--headless", "--json", "--threshold", "hard_short.collapse_fraction=0.01").stdout)
+    assert stricter["events"] == [] and stricter["thresholds"]["hard_short"]["collapse_fraction"] == 0.01
+    bad = cli("--headless", "--threshold", "hard_short.collapse_fraction")
+    assert bad.returncode == 2 and "KIND.NAME=VALUE" in bad.stderr
+    bad = cli("--headless", "--threshold", "hard_short.bogus=1")
+    assert bad.returncode == 2 and "unknown threshold bogus" in bad.stderr
