@@ -5,9 +5,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-all smoke bench package check-package icons install-desktop uninstall-desktop clean
+.PHONY: run test test-all smoke bench soak package check-package icons install-desktop uninstall-desktop clean
 
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): requirements.txt requirements-dev.txt $(wildcard requirements-parquet.txt requirements-mpr.txt)
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "SolidStack needs Python 3.11 or newer")'
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || { echo "Could not create $(VENV): install the venv module (Debian: apt-get install python3-venv)"; exit 1; }
 	$(PY) -m pip install --quiet --upgrade pip
@@ -26,6 +26,10 @@ smoke: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -r requirements-bench.txt  # libraries the benchmarks compare against
 	$(PY) benchmarks/run_all.py
+
+# Eight simulated full cells, 500 cycles each, at once: memory, notebook, analysis checks.
+soak: $(STAMP)
+	$(PY) benchmarks/soak.py
 
 package: $(STAMP)
 	$(PY) -m PyInstaller --noconfirm --clean build.spec

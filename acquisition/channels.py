@@ -69,15 +69,16 @@ class ChannelManager:
         return self.channels[index - 1]
 
     def start(self, index: int, stack: Stack, protocol: StepList, speed="3600", seed: int = 0, listeners=(),
-              detector_overrides: dict | None = None, on_trip: str = "stop") -> Session:
-        """Start a run on channel `index` (its previous, finished run is closed first)."""
+              detector_overrides: dict | None = None, on_trip: str = "stop", build_id: int | None = None) -> Session:
+        """Start a run on channel `index` (its previous, finished run is closed first).
+        build_id: the saved build the run is made on (else the stack is saved as one)."""
         channel = self.channel(index)
         if channel.busy:
             raise ValueError(f"channel {index} is busy with run {channel.session.engine.run_id}: stop it first")
         if channel.session is not None:
             channel.session.close()
         buffer = LiveBuffer()
-        session = prepare_run(self.notebook, stack, protocol, speed=speed, seed=seed,
+        session = prepare_run(self.notebook, stack, protocol, speed=speed, seed=seed, build_id=build_id,
                               listeners=[buffer, channel, *listeners], detector_overrides=detector_overrides,
                               on_trip=on_trip)
         channel.session, channel.buffer, channel.last_alarm = session, buffer, None

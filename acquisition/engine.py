@@ -183,7 +183,7 @@ class RunEngine:
         pause (asked for, or after an alarm with on_trip="pause") makes the source safe,
         waits, and on resume runs what was left of the step."""
         poll = self.poll_s
-        if is_stop_step(step) and not math.isfinite(self.clock.speed):
+        if is_stop_step(step):
             # A cut-off ends the step early; poll often enough not to leave long idle gaps.
             poll = min(poll, 20 * step.sample_interval_s)
         acc = {"n": 0, "charge": 0.0, "v_sum": 0.0, "v_end": None, "t_start": self._last_t, "t_end": self._last_t}

@@ -1,16 +1,99 @@
-"""The live monitor: voltage against time, redrawn on a 30 Hz timer from the live
-buffer (never by the acquisition thread), a latched alarm banner and a read-out."""
+"""The live monitor of one run: cell voltage, current, reference-electrode potential,
+stack pressure and temperature against time, the Nyquist and Bode plots of each EIS
+sweep, the run's progress and the latest per-cycle figures, and the latched alarm
+banner the main window shows above every tab.
+
+Drawing is the GUI's business alone: a 30 Hz timer reads the run's LiveBuffer (the
+acquisition thread only ever appends to it), extends a min/max pyramid with what is
+new and draws from it only what the view needs (gui/monitor_lod.py), so a frame costs
+about the same at a thousand samples and at ten million. Zooming and panning change
+what is drawn, never what is recorded; "Follow latest" keeps the newest sample at the
+right edge until the operator moves the view.
+"""
 from __future__ import annotations
 
-import pyqtgraph as pg
-from PySide6 import QtCore, QtWidgets
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
 
-REDRAW_MS = 33
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtGui, QtSvg, QtWidgets
+
+from acquisition.live import LiveBuffer
+from gui.monitor_cycles import CycleTally
+from gui.monitor_lod import MinMaxPyramid
+
+REDRAW_MS = 25          # 40 Hz: a frame is never late for a 30 fps display
+SPECTRA_SHOWN = 8        # the newest sweeps drawn; older ones stay in the notebook
+
+# (field, name in read-outs, axis label, unit for pyqtgraph's SI prefixes or None, fixed unit, colour)
+TRACES = (
+    ("voltage", "V", "Cell voltage", "V", "", "#1565c0"),
+    ("current", "I", "Current", "A", "", "#ef6c00"),
+    ("ref", "WE vs ref.", "WE vs Li ref.", "V", "", "#6a1b9a"),
+    ("pressure", "P", "P", None, "MPa", "#2e7d32"),
+    ("temperature", "T", "T", None, "°C", "#ad1457"),
+)
+OPTIONAL = ("ref", "pressure", "temperature")     # plotted once the run measures them
+SPANS = (("whole run", None), ("last 10 min", 600.0), ("last 1 h", 3600.0), ("last 10 h", 36000.0),
+         ("last 100 h", 360000.0))
+
+
+def duration_text(seconds: float | None) -> str:
+    if seconds is None or not math.isfinite(seconds):
+        return "—"
+    seconds = max(seconds, 0.0)
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    minutes = int(round(seconds / 60))
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min" if hours < 100 else f"{seconds / 3600:,.0f} h"
+
+
+def value_text(name: str, value: float) -> str:
+    if not math.isfinite(value):
+        return "—"
+    if name == "pressure":
+        return f"{value:.3f} MPa"
+    if name == "temperature":
+        return f"{value:.2f} °C"
+    return pg.siFormat(value, precision=4, suffix="A" if name == "current" else "V")
+
+
+@dataclass
+class MonitorFeed:
+    """One run as the monitor sees it: its buffer and what the monitor has derived
+    from it so far. Kept per channel, so switching channels only catches up."""
+    buffer: LiveBuffer
+    title: str = ""
+    progress: Callable[[], dict] | None = None   # RunEngine.progress: step, n_steps, cycle, t_s, remaining_s
+    state: str = "running"
+    expects_eis: bool = False
+    events: list[tuple[float, str]] = field(default_factory=list)     # (t in s, label) marked on the plots
+    pyramid: MinMaxPyramid = field(default_factory=lambda: MinMaxPyramid([t[0] for t in TRACES]))
+    tally: CycleTally = field(default_factory=CycleTally)
+    measured: set[str] = field(default_factory=lambda: {"voltage", "current"})
+
+    def update(self) -> np.ndarray:
+        """All samples so far, with the pyramid, the tally and `measured` brought up to date."""
+        data = self.buffer.view()
+        if data.size > self.tally.seen:
+            new = data[self.tally.seen :]
+            for name in OPTIONAL:
+                if name not in self.measured and np.isfinite(new[name]).any():
+                    self.measured.add(name)
+            self.pyramid.extend(data)
+            self.tally.extend(data)
+        return data
 
 
 class AlarmBanner(QtWidgets.QFrame):
-    """Red, latched until acknowledged; beeps every two seconds meanwhile."""
-    acknowledged = QtCore.Signal()
+    """Red, latched per channel until acknowledged; beeps every two seconds meanwhile."""
+    acknowledged = QtCore.Signal(list)    # the channels acknowledged
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -22,74 +105,412 @@ class AlarmBanner(QtWidgets.QFrame):
         layout.addWidget(self.text, 1)
         layout.addWidget(self.ack)
         self.ack.clicked.connect(self._acknowledge)
+        self.latched: dict[int, str] = {}
         self._beep = QtCore.QTimer(self, interval=2000)
         self._beep.timeout.connect(QtWidgets.QApplication.beep)
         self.hide()
 
-    def raise_alarm(self, message: str) -> None:
-        self.text.setText(f"ALARM — cell made safe (output off, high impedance). {message}")
+    def raise_alarm(self, channel: int, message: str) -> None:
+        self.latched[channel] = message
+        lines = [f"Channel {ch}: {text}" for ch, text in sorted(self.latched.items())]
+        self.text.setText("ALARM — cell made safe (output off, high impedance).\n" + "\n".join(lines))
         self.show()
         QtWidgets.QApplication.beep()
         self._beep.start()
 
     def _acknowledge(self) -> None:
+        channels = sorted(self.latched)
+        self.latched.clear()
         self._beep.stop()
         self.hide()
-        self.acknowledged.emit()
+        self.acknowledged.emit(channels)
+
+
+def style_plot(plot: pg.PlotItem) -> None:
+    """A grid at the labelled ticks only: finer grid levels cost more to paint (about
+    2 ms a plot here, every frame) than the traces themselves."""
+    plot.showGrid(x=True, y=True, alpha=0.3)
+    for side in ("left", "bottom"):
+        plot.getAxis(side).setStyle(maxTickLevel=0)
+
+
+class _TimePlot:
+    """One trace against time, with its crosshair lines and event markers."""
+
+    def __init__(self, name: str, short: str, label: str, si_unit: str | None, fixed_unit: str, colour: str):
+        self.name = name
+        self.short = short
+        self.widget = pg.PlotWidget()
+        self.plot = self.widget.getPlotItem()
+        self.plot.setLabel("left", label, units=si_unit) if si_unit else self.plot.setLabel("left", f"{label} ({fixed_unit})")
+        if not si_unit:
+            self.plot.getAxis("left").enableAutoSIPrefix(False)
+        self.plot.getAxis("left").setWidth(72)           # aligned left edges: the time axes line up
+        if name in ("pressure", "temperature"):
+            self.plot.getAxis("left").setTickDensity(0.6)  # short plots: fewer, legible ticks
+            self.widget.setMinimumHeight(70)
+        self.plot.getAxis("bottom").enableAutoSIPrefix(False)
+        style_plot(self.plot)
+        self.plot.setMenuEnabled(False)
+        self.plot.hideButtons()            # "Show all" does what pyqtgraph's auto-range button would
+        self.curve = self.plot.plot(pen=pg.mkPen(colour, width=1), connect="finite")
+        # On top of the pyramid's envelope, pyqtgraph's own peak downsampling and
+        # clipping keep a raw-level frame (a zoom into a few thousand samples) cheap too.
+        self.curve.setDownsampling(auto=True, method="peak")
+        self.curve.setClipToView(True)
+        self.cursor_v = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#757575", style=QtCore.Qt.PenStyle.DashLine))
+        self.cursor_h = pg.InfiniteLine(angle=0, movable=False, pen=pg.mkPen("#757575", style=QtCore.Qt.PenStyle.DashLine))
+        for line in (self.cursor_v, self.cursor_h):
+            line.hide()
+            self.plot.addItem(line, ignoreBounds=True)
+        self.markers: list[pg.InfiniteLine] = []
+
+    def mark(self, t_h: float, label: str | None) -> None:
+        line = pg.InfiniteLine(pos=t_h, angle=90, pen=pg.mkPen("#c62828", width=2), label=label,
+                               labelOpts={"position": 0.9, "color": "#c62828"} if label else None)
+        self.plot.addItem(line, ignoreBounds=True)
+        self.markers.append(line)
+
+    def clear_markers(self) -> None:
+        for line in self.markers:
+            self.plot.removeItem(line)
+        self.markers.clear()
 
 
 class MonitorWidget(QtWidgets.QWidget):
+    """Shows one MonitorFeed at a time; `attach` switches to another."""
+
     def __init__(self, parent=None):
         super().__init__(parent)
         pg.setConfigOptions(antialias=False, background="w", foreground="k")
-        self.banner = AlarmBanner()
-        self.readout = QtWidgets.QLabel("No run yet. Build a cell and start a run.")
-        self.plot = pg.PlotWidget()
-        self.plot.setLabel("left", "Cell voltage", units="V")
-        self.plot.setLabel("bottom", "Time since start (h)")
-        self.plot.getAxis("bottom").enableAutoSIPrefix(False)
-        self.plot.showGrid(x=True, y=True, alpha=0.3)
-        self.curve = self.plot.plot(pen=pg.mkPen("#1565c0", width=1))
-        # Peak downsampling and clipping keep a redraw proportional to the screen, not the run.
-        self.curve.setDownsampling(auto=True, method="peak")
-        self.curve.setClipToView(True)
-        self._markers: list[pg.InfiniteLine] = []
+        self.feed: MonitorFeed | None = None
+        self.points_drawn = 0          # samples of the feed's buffer the plots have caught up with
+        self._shown: tuple[str, ...] = ()
+        self._view_dirty = True
+        self._spectra_drawn: tuple[int, int] = (0, 0)
+
+        self.heading = QtWidgets.QLabel("No run yet. Build a cell and start a run.")
+        self.heading.setStyleSheet("font-weight: bold;")
+        self.progress = QtWidgets.QLabel()
+        self.cycle_figures = QtWidgets.QLabel()
+        self.cursor_readout = QtWidgets.QLabel("Cursor: move over a plot for values")
+        self.cursor_readout.setStyleSheet("color: #444;")
+        for label in (self.heading, self.progress, self.cycle_figures, self.cursor_readout):
+            label.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        self.follow = QtWidgets.QCheckBox("Follow latest")
+        self.follow.setChecked(True)
+        self.follow.setToolTip("Keep the newest sample at the right edge. Zooming or panning a plot switches this off.")
+        self.span = QtWidgets.QComboBox()
+        for text, seconds in SPANS:
+            self.span.addItem(text, seconds)
+        self.span.setToolTip("How much of the run to show while following")
+        self.show_all = QtWidgets.QPushButton("Show all")
+        self.export_png = QtWidgets.QPushButton("Export PNG…")
+        self.export_svg = QtWidgets.QPushButton("Export SVG…")
+        bar = QtWidgets.QHBoxLayout()
+        bar.addWidget(self.follow)
+        bar.addWidget(QtWidgets.QLabel("Window"))
+        bar.addWidget(self.span)
+        bar.addWidget(self.show_all)
+        bar.addStretch(1)
+        bar.addWidget(self.export_png)
+        bar.addWidget(self.export_svg)
+
+        self.traces = {spec[0]: _TimePlot(*spec) for spec in TRACES}
+        master = self.traces["voltage"].plot
+        self.time_column = QtWidgets.QWidget()
+        time_layout = QtWidgets.QVBoxLayout(self.time_column)
+        time_layout.setContentsMargins(0, 0, 0, 0)
+        time_layout.setSpacing(0)
+        for name, trace in self.traces.items():
+            time_layout.addWidget(trace.widget, 3 if name == "voltage" else 2 if name in ("current", "ref") else 1)
+            if trace.plot is not master:
+                trace.plot.setXLink(master)
+            trace.plot.getViewBox().sigRangeChangedManually.connect(self._on_manual_range)
+            trace.widget.scene().sigMouseMoved.connect(lambda pos, trace=trace: self._on_mouse(trace, pos))
+        master.getViewBox().sigXRangeChanged.connect(self._on_x_range)
+
+        self.nyquist = pg.PlotWidget()
+        self.nyquist.setLabel("bottom", "Z′", units="Ω")
+        self.nyquist.setLabel("left", "−Z″", units="Ω")
+        self.nyquist.setAspectLocked(True)
+        style_plot(self.nyquist.getPlotItem())
+        self.bode_mag = pg.PlotWidget()
+        self.bode_mag.setLogMode(x=True, y=True)
+        self.bode_mag.setLabel("left", "|Z| (Ω)")
+        self.bode_phase = pg.PlotWidget()
+        self.bode_phase.setLogMode(x=True, y=False)
+        self.bode_phase.setLabel("left", "Phase (°)")
+        self.bode_phase.setLabel("bottom", "Frequency (Hz)")
+        self.bode_phase.setXLink(self.bode_mag)
+        for plot in (self.bode_mag, self.bode_phase):
+            plot.getAxis("left").setWidth(56)
+            plot.getAxis("bottom").enableAutoSIPrefix(False)
+            plot.getAxis("left").enableAutoSIPrefix(False)
+            style_plot(plot.getPlotItem())
+        self.nyquist_title = QtWidgets.QLabel("Impedance: no sweep yet")
+        self.eis_column = QtWidgets.QWidget()
+        eis_layout = QtWidgets.QVBoxLayout(self.eis_column)
+        eis_layout.setContentsMargins(0, 0, 0, 0)
+        eis_layout.addWidget(self.nyquist_title)
+        eis_layout.addWidget(self.nyquist, 3)
+        eis_layout.addWidget(self.bode_mag, 2)
+        eis_layout.addWidget(self.bode_phase, 2)
+        self.eis_column.hide()
+
+        self.plots = QtWidgets.QSplitter()
+        self.plots.addWidget(self.time_column)
+        self.plots.addWidget(self.eis_column)
+        self.plots.setStretchFactor(0, 3)
+        self.plots.setStretchFactor(1, 2)
+
         layout = QtWidgets.QVBoxLayout(self)
-        layout.addWidget(self.banner)
-        layout.addWidget(self.readout)
-        layout.addWidget(self.plot, 1)
-        self.buffer = None
-        self.points_drawn = 0
+        layout.addWidget(self.heading)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.cycle_figures)
+        layout.addLayout(bar)
+        layout.addWidget(self.plots, 1)
+        layout.addWidget(self.cursor_readout)
+
+        self.follow.toggled.connect(self._on_follow)
+        self.span.currentIndexChanged.connect(lambda: self._on_follow(True))
+        self.show_all.clicked.connect(self.view_all)
+        self.export_png.clicked.connect(lambda: self._ask_export("PNG image (*.png)", ".png"))
+        self.export_svg.clicked.connect(lambda: self._ask_export("SVG drawing (*.svg)", ".svg"))
         self._timer = QtCore.QTimer(self, interval=REDRAW_MS)
         self._timer.timeout.connect(self.redraw)
+        self._layout_traces()
 
-    def attach(self, buffer) -> None:
-        """Show `buffer` (a LiveBuffer) from now on."""
-        self.buffer = buffer
-        self.points_drawn = 0
-        for marker in self._markers:
-            self.plot.removeItem(marker)
-        self._markers.clear()
-        self.curve.setData([], [])
+    # -- which run --
+    def attach(self, feed: MonitorFeed) -> None:
+        """Show `feed` from now on, redrawing on the timer."""
+        self._clear()
+        self.feed = feed
+        for t_s, label in feed.events:
+            self._add_marker(t_s, label)
+        self.follow.setChecked(True)
+        self._on_follow(True)
         self._timer.start()
+        self.redraw()
+
+    def show_idle(self, text: str) -> None:
+        """No run to show (a channel that has not run yet)."""
+        self._timer.stop()
+        self._clear()
+        self.feed = None
+        self._layout_traces()
+        self.eis_column.hide()
+        self.heading.setText(text)
+        for label in (self.progress, self.cycle_figures):
+            label.clear()
+
+    def _clear(self) -> None:
+        self.points_drawn = 0
+        self._spectra_drawn = (0, 0)
+        self._view_dirty = True
+        for trace in self.traces.values():
+            trace.clear_markers()
+            trace.curve.setData([], [])
+            for line in (trace.cursor_v, trace.cursor_h):
+                line.hide()
+        for plot in (self.nyquist, self.bode_mag, self.bode_phase):
+            plot.clear()
 
     def detach(self) -> None:
+        """Draw what is left and stop the timer (the run ended or the window closes)."""
         self.redraw()
         self._timer.stop()
 
-    def redraw(self) -> None:
-        if self.buffer is None or len(self.buffer) == self.points_drawn:
-            return
-        data = self.buffer.view()
-        self.curve.setData(data["t"] / 3600.0, data["voltage"])
-        self.points_drawn = data.size
-        last = data[-1]
-        self.readout.setText(f"Cycle {last['cycle']}  ·  t = {last['t'] / 3600:.2f} h  ·  "
-                             f"I = {last['current'] * 1e3:+.3f} mA  ·  V = {last['voltage'] * 1e3:+.3f} mV  ·  "
-                             f"{data.size:,} samples")
-
     def mark_event(self, t_s: float, label: str) -> None:
-        line = pg.InfiniteLine(pos=t_s / 3600.0, angle=90, pen=pg.mkPen("#c62828", width=2),
-                               label=label, labelOpts={"position": 0.9, "color": "#c62828"})
-        self.plot.addItem(line)
-        self._markers.append(line)
+        if self.feed is not None:
+            self.feed.events.append((t_s, label))
+        self._add_marker(t_s, label)
+
+    def _add_marker(self, t_s: float, label: str) -> None:
+        for name, trace in self.traces.items():
+            trace.mark(t_s / 3600.0, label if name == "voltage" else None)
+
+    # -- frames --
+    def redraw(self) -> None:
+        feed = self.feed
+        if feed is None:
+            return
+        data = feed.update()
+        grew = data.size != self.points_drawn
+        if grew:
+            self._layout_traces()
+        if self.follow.isChecked() and data.size and grew:
+            self._follow_latest(data)
+        if (grew or self._view_dirty) and data.size:
+            self._draw_traces(data)
+            self.points_drawn = data.size
+        self._draw_spectra(feed)
+        self._show_progress(feed, data)
+
+    def _draw_traces(self, data: np.ndarray) -> None:
+        vb = self.traces["voltage"].plot.getViewBox()
+        (x0, x1), _ = vb.viewRange()
+        width = int(vb.width()) or 1000
+        pyramid = self.feed.pyramid
+        window = pyramid.window(data, x0 * 3600.0, x1 * 3600.0, width)
+        for name, trace in self.traces.items():
+            if name in self.feed.measured:
+                t, y = pyramid.envelope(data, window, name)
+                trace.curve.setData(t / 3600.0, y)
+        self._view_dirty = False
+
+    def _follow_latest(self, data: np.ndarray) -> None:
+        t_last = float(data["t"][-1]) / 3600.0
+        span = self.span.currentData()
+        t_first = float(data["t"][0]) / 3600.0 if span is None else max(t_last - span / 3600.0, 0.0)
+        if t_last <= t_first:
+            t_last = t_first + 1e-3
+        vb = self.traces["voltage"].plot.getViewBox()
+        (x0, x1), _ = vb.viewRange()
+        margin = 0.02 * (t_last - t_first)          # setXRange's padding below
+        pixel = (x1 - x0) / max(vb.width(), 1.0)
+        if abs(x0 - (t_first - margin)) < pixel and abs(x1 - (t_last + margin)) < pixel:
+            return    # less than a pixel to move: the axes keep their cached drawing
+        self.traces["voltage"].plot.setXRange(t_first, t_last, padding=0.02)   # not a "manual" change
+        for trace in self.traces.values():
+            trace.plot.enableAutoRange(axis="y")
+            trace.plot.setAutoVisible(y=True)     # y fits what is in view, not the whole run
+
+    def _layout_traces(self) -> None:
+        """Show the traces the run measures; the time axis only under the lowest one."""
+        measured = self.feed.measured if self.feed else {"voltage", "current"}
+        names = tuple(name for name in self.traces if name in measured)
+        if names == self._shown:
+            return       # relabelling axes every frame would make them redraw every frame
+        self._shown = names
+        shown = [self.traces[name] for name in names]
+        for trace in self.traces.values():
+            trace.widget.setVisible(trace in shown)
+            bottom = trace is shown[-1]
+            trace.plot.showAxis("bottom", True)
+            trace.plot.getAxis("bottom").setStyle(showValues=bottom)
+            trace.plot.setLabel("bottom", "Time since start (h)" if bottom else "")
+            trace.plot.getAxis("bottom").setHeight(None if bottom else 6)
+
+    def _on_follow(self, on: bool) -> None:
+        if on and self.feed is not None and self.follow.isChecked():
+            data = self.feed.buffer.view()
+            if data.size:
+                self._follow_latest(data)
+                self._view_dirty = True
+
+    def _on_x_range(self, *_args) -> None:
+        self._view_dirty = True       # the next frame draws what the new range needs
+
+    def _on_manual_range(self, *_args) -> None:
+        self.follow.setChecked(False)   # the operator looks somewhere (wheel, drag): stop pulling the view away
+
+    def view_all(self) -> None:
+        """The whole run, following the newest samples."""
+        self.span.setCurrentIndex(0)
+        self.follow.setChecked(True)
+        self._on_follow(True)
+
+    # -- impedance --
+    def _draw_spectra(self, feed: MonitorFeed) -> None:
+        spectra = list(feed.buffer.spectra)   # the engine thread may append meanwhile
+        if not spectra:
+            self.eis_column.setVisible(feed.expects_eis)
+            return
+        latest = spectra[-1]
+        state = (len(spectra), len(latest["freq_hz"]))
+        if state == self._spectra_drawn:
+            return
+        self.eis_column.show()
+        self._spectra_drawn = state
+        for plot in (self.nyquist, self.bode_mag, self.bode_phase):
+            plot.clear()
+        shown = spectra[-SPECTRA_SHOWN:]
+        for k, spectrum in enumerate(shown):
+            newest = k == len(shown) - 1
+            colour = pg.mkColor("#0d47a1") if newest else pg.mkColor(144, 164, 174, 90 + 120 * k // len(shown))
+            f, z = np.asarray(spectrum["freq_hz"]), np.asarray(spectrum["z"])
+            symbol = {"symbol": "o", "symbolSize": 5, "symbolBrush": colour, "symbolPen": None}
+            pen = pg.mkPen(colour, width=2 if newest else 1)
+            self.nyquist.plot(z.real, -z.imag, pen=pen, **symbol)
+            self.bode_mag.plot(f, np.abs(z), pen=pen, **symbol)
+            self.bode_phase.plot(f, np.degrees(np.angle(z)), pen=pen, **symbol)
+        self.nyquist_title.setText(f"Impedance: sweep {len(spectra)} at t = {latest['t_s'] / 3600:.2f} h "
+                                   f"(cycle {latest['cycle']}, {len(latest['freq_hz'])} points, "
+                                   f"{latest['amplitude_v'] * 1e3:g} mV)" + (f"; {len(shown) - 1} earlier in grey"
+                                                                             if len(shown) > 1 else ""))
+
+    # -- text --
+    def _show_progress(self, feed: MonitorFeed, data: np.ndarray) -> None:
+        self.heading.setText(f"{feed.title} — {feed.state}" if feed.title else feed.state)
+        progress = feed.progress() if feed.progress else {}
+        last = data[-1] if data.size else None
+        cycle = progress.get("cycle", int(last["cycle"]) if last is not None else 0)
+        t_s = progress.get("t_s", float(last["t"]) if last is not None else 0.0)
+        parts = [f"Cycle {cycle}"]
+        if progress.get("n_steps"):
+            parts.append(f"step {progress['step'] + 1} of {progress['n_steps']}")
+        parts += [f"elapsed {duration_text(t_s)}",
+                  f"remaining {duration_text(progress.get('remaining_s')) if feed.state in ('running', 'paused') else '—'}",
+                  f"{data.size:,} samples"]
+        if last is not None:
+            parts += [f"V = {value_text('voltage', float(last['voltage']))}",
+                      f"I = {value_text('current', float(last['current']))}"]
+        self.progress.setText("  ·  ".join(parts))
+        done, now = feed.tally.latest_complete(cycle), feed.tally.figures(cycle)
+        parts = []
+        if done is not None:
+            ce = f"{done.ce:.2%}" if done.ce is not None else "—"
+            parts.append(f"Last full cycle {done.cycle}: Q+ {done.charge_mAh:.4g} mAh, Q− {done.discharge_mAh:.4g} mAh, "
+                         f"CE (Q−/Q+) {ce}, energy in {done.energy_in_mWh:.4g} / out {done.energy_out_mWh:.4g} mWh")
+        if now is not None:
+            parts.append(f"cycle {cycle} so far: Q+ {now.charge_mAh:.4g} mAh, Q− {now.discharge_mAh:.4g} mAh")
+        self.cycle_figures.setText("  ·  ".join(parts) or "Per cycle: nothing measured yet")
+
+    def _on_mouse(self, trace: _TimePlot, pos: QtCore.QPointF) -> None:
+        if self.feed is None or not trace.plot.sceneBoundingRect().contains(pos):
+            return
+        point = trace.plot.getViewBox().mapSceneToView(pos)
+        data = self.feed.buffer.view()
+        for other in self.traces.values():
+            other.cursor_v.setPos(point.x())
+            other.cursor_v.show()
+            other.cursor_h.setVisible(other is trace)
+        trace.cursor_h.setPos(point.y())
+        if data.size == 0:
+            return
+        k = self.feed.pyramid.nearest(data, point.x() * 3600.0)
+        sample = data[k]
+        values = "  ·  ".join(f"{spec[1]} = {value_text(spec[0], float(sample[spec[0]]))}"
+                              for spec in TRACES if spec[0] in self.feed.measured)
+        self.cursor_readout.setText(f"Cursor: t = {point.x():.4f} h, {trace.short} = {value_text(trace.name, point.y())}"
+                                    f"  |  nearest sample #{k:,} at {float(sample['t']) / 3600:.4f} h "
+                                    f"(cycle {int(sample['cycle'])}): {values}")
+
+    # -- export --
+    def _ask_export(self, file_filter: str, suffix: str) -> None:
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Export the current view", f"monitor{suffix}", file_filter)
+        if path:
+            self.export_view(Path(path).with_suffix(suffix))
+
+    def export_view(self, path: Path) -> Path:
+        """The plots as they are on screen (zoom, markers, cursor) to PNG or SVG (vector)."""
+        path = Path(path)
+        if path.suffix.lower() == ".svg":
+            generator = QtSvg.QSvgGenerator()
+            generator.setFileName(str(path))
+            generator.setSize(self.plots.size())
+            generator.setViewBox(QtCore.QRect(QtCore.QPoint(0, 0), self.plots.size()))
+            generator.setTitle(self.heading.text())
+            painter = QtGui.QPainter(generator)
+            try:
+                self.plots.render(painter, QtCore.QPoint())
+            finally:
+                painter.end()
+        elif path.suffix.lower() == ".png":
+            if not self.plots.grab().save(str(path), "PNG"):
+                raise OSError(f"could not write {path}")
+        else:
+            raise ValueError(f"export as .png or .svg, not {path.suffix or 'no suffix'}")
+        return path

@@ -1,11 +1,18 @@
 """The run writer: one thread owns the notebook connection for a run (the QCoDeS
 pattern). Producers hand it samples, step summaries and events through a queue; it
 stores samples as binary chunks and commits at least every second, so a crash loses
-at most the last second."""
+at most the last second.
+
+A write that fails (disk full, a file that became read-only or vanished, an I/O error)
+is kept in `error` as a NotebookError whose message says what happened in words and
+what was kept; the engine polls it and stops the run with the source safe. After it,
+the writer stores nothing more: what was committed stays as it is, and the run row is
+closed as `failed` if the file still takes that, else marked `interrupted` on next open."""
 from __future__ import annotations
 
 import json
 import queue
+import sqlite3
 import threading
 import time
 from concurrent.futures import Future
@@ -13,10 +20,35 @@ from pathlib import Path
 
 import numpy as np
 
-from notebook.samples import to_blob
-from notebook.store import connect, utc_now
+from notebook.errors import NotebookError
+from notebook.rows import insert_chunk, insert_event, insert_spectrum, insert_step
+from notebook.store import connect, protocol_version_id, utc_now
 
 FINAL_STATUSES = ("completed", "aborted", "shorted", "failed")
+
+# SQLite's primary result codes (the low byte of sqlite_errorcode) -> what happened, in words
+_CAUSES = {
+    5: "another program kept the notebook locked for more than 10 s",
+    8: "the notebook file has become read-only",
+    10: "a disk I/O error (the disk may be full, removed or failing)",
+    11: "the notebook file is damaged",
+    13: "the disk is full",
+    14: "the notebook file can no longer be opened (was it moved or its disk removed?)",
+}
+
+
+def write_error(path: Path, exc: BaseException, n_saved: int | None) -> NotebookError:
+    """A failed notebook write as a message an operator can act on (n_saved None: the
+    run had not started)."""
+    if isinstance(exc, sqlite3.Error) and getattr(exc, "sqlite_errorcode", None) is not None:
+        cause = _CAUSES.get(exc.sqlite_errorcode & 0xFF, "SQLite refused the write")
+    elif isinstance(exc, OSError):
+        cause = exc.strerror or "an operating-system error"
+    else:
+        cause = "an unexpected error"
+    outcome = ("The run could not start." if n_saved is None
+               else f"The run was stopped; the {n_saved:,} samples saved before it are kept.")
+    return NotebookError(f"cannot write to the notebook {path}: {cause} ({type(exc).__name__}: {exc}). {outcome}")
 
 
 class RunWriter:
@@ -28,8 +60,10 @@ class RunWriter:
         self.run_id: int | None = None
         self._queue: queue.Queue = queue.Queue()
         self._pending: list[np.ndarray] = []
+        self._pending_rows: list[tuple[str, dict]] = []
         self._n_pending = 0
         self._n_written = 0
+        self._n_committed = 0
         self._thread = threading.Thread(target=self._loop, name="notebook-writer", daemon=True)
         self._thread.start()
 
@@ -65,8 +99,9 @@ class RunWriter:
     def _loop(self) -> None:
         try:
             self.conn = connect(self.path)
-        except Exception as exc:  # reported through self.error; the engine checks it
-            self.error = exc
+        except (sqlite3.Error, OSError) as exc:  # reported through self.error; the engine checks it
+            self.error = write_error(self.path, exc, None)
+            self._fail_waiting_start()
             return
         deadline = time.monotonic() + self.commit_interval_s
         while True:
@@ -74,20 +109,23 @@ class RunWriter:
                 kind, payload, future = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
             except queue.Empty:
                 kind = None
+            if self.error is not None:                  # nothing more is written after a failure
+                if kind == "finish":
+                    self._close_failed()
+                    return
+                if future is not None:
+                    future.set_exception(self.error)
+                continue
             try:
                 if kind == "start":
                     future.set_result(self._start(*payload))
                 elif kind == "samples":
                     self._pending.append(payload)
                     self._n_pending += payload.size
-                    if self._n_pending >= self.chunk_samples:
-                        self._write_chunk()
-                elif kind == "step":
-                    self._write_step(payload)
-                elif kind == "event":
-                    self._write_event(payload)
-                elif kind == "spectrum":
-                    self._write_spectrum(payload)
+                elif kind in ("step", "event", "spectrum"):
+                    # Held until the commit, like the samples: the write lock is then taken
+                    # once a second for a few ms, so several runs share one notebook freely.
+                    self._pending_rows.append((kind, payload))
                 elif kind == "finish":
                     self._finish(*payload)
                     self.conn.close()
@@ -95,65 +133,87 @@ class RunWriter:
                 if time.monotonic() >= deadline:
                     self._commit()
                     deadline = time.monotonic() + self.commit_interval_s
-            except Exception as exc:  # disk full, read-only file...: keep the error, stop writing
-                self.error = exc
+            except (sqlite3.Error, OSError) as exc:  # disk full, read-only file...: keep the error, stop writing
+                self.error = write_error(self.path, exc, None if self.run_id is None else self._n_committed)
+                self._pending.clear()
+                self._pending_rows.clear()
                 if future is not None and not future.done():
-                    future.set_exception(exc)
+                    future.set_exception(self.error)
                 if kind == "finish":
+                    self._close_failed()
                     return
 
+    def _close_failed(self) -> None:
+        """Close the run as `failed` with the write error, if the file still takes that
+        one small update; if it does not, the run stays `running` on disk and becomes
+        `interrupted` when the notebook is next opened. Samples not committed are dropped."""
+        try:
+            self.conn.rollback()
+            self.conn.execute("UPDATE runs SET status = 'failed', message = ?, ended_utc = ?, n_samples = ? WHERE id = ?",
+                              (str(self.error), utc_now(), self._n_committed, self.run_id))
+            self.conn.commit()
+        except sqlite3.Error:
+            pass  # already reported through self.error; the on-disk state is consistent either way
+        finally:
+            self.conn.close()
+
+    def _fail_waiting_start(self) -> None:
+        """Answer a start_run that is waiting, when the connection could not be made."""
+        while True:
+            try:
+                kind, _, future = self._queue.get(timeout=30)
+            except queue.Empty:
+                return
+            if future is not None:
+                future.set_exception(self.error)
+            if kind in ("start", "finish"):
+                return
+
     def _start(self, build_id: int, protocol: str, protocol_json: str, provenance: dict) -> int:
-        cur = self.conn.execute(
-            "INSERT INTO runs (build_id, protocol, protocol_json, status, started_utc, provenance_json)"
-            " VALUES (?,?,?, 'running', ?, ?)",
-            (build_id, protocol, protocol_json, utc_now(), json.dumps(provenance)),
-        )
-        self.conn.commit()
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")   # the protocol-version lookup and insert are one step
+            cur = self.conn.execute(
+                "INSERT INTO runs (build_id, protocol, protocol_id, protocol_json, status, started_utc, provenance_json)"
+                " VALUES (?,?,?,?, 'running', ?, ?)",
+                (build_id, protocol, protocol_version_id(self.conn, protocol, protocol_json), protocol_json, utc_now(),
+                 json.dumps(provenance)),
+            )
+            self.conn.commit()
+        except sqlite3.Error:
+            self.conn.rollback()   # nothing of a run that could not start is left behind
+            raise
         return cur.lastrowid
 
-    def _write_chunk(self) -> None:
+    def _write_chunks(self) -> None:
         if not self._pending:
             return
-        chunk = np.concatenate(self._pending)
-        self.conn.execute(
-            "INSERT INTO sample_chunks (run_id, first_index, n, t_first, t_last, data) VALUES (?,?,?,?,?,?)",
-            (self.run_id, self._n_written, chunk.size, float(chunk["t"][0]), float(chunk["t"][-1]), to_blob(chunk)),
-        )
-        self._n_written += chunk.size
+        samples = np.concatenate(self._pending)
+        for start in range(0, samples.size, self.chunk_samples):
+            chunk = samples[start:start + self.chunk_samples]
+            insert_chunk(self.conn, self.run_id, self._n_written, chunk)
+            self._n_written += chunk.size
         self._pending.clear()
         self._n_pending = 0
 
-    def _write_step(self, s: dict) -> None:
-        self.conn.execute(
-            "INSERT INTO run_steps (run_id, step, cycle, label, current_a, t_start, t_end, n_samples, charge_mah, v_mean, v_end)"
-            " VALUES (:run_id, :step, :cycle, :label, :current_a, :t_start, :t_end, :n_samples, :charge_mah, :v_mean, :v_end)",
-            {"run_id": self.run_id, **s},
-        )
-
-    def _write_event(self, e: dict) -> None:
-        self.conn.execute(
-            "INSERT INTO events (run_id, t_s, sample_index, kind, severity, message, evidence_json) VALUES (?,?,?,?,?,?,?)",
-            (self.run_id, e["t_s"], e["sample_index"], e["kind"], e["severity"], e["message"], json.dumps(e.get("evidence", {}))),
-        )
-
-    def _write_spectrum(self, s: dict) -> None:
-        self.conn.execute(
-            "INSERT INTO spectra (run_id, spectrum, t_s, step, cycle, amplitude_v, instrument) VALUES (?,?,?,?,?,?,?)",
-            (self.run_id, s["spectrum"], s["t_s"], s["step"], s["cycle"], s["amplitude_v"], s["instrument"]),
-        )
-        self.conn.executemany(
-            "INSERT INTO spectrum_points (run_id, spectrum, point, freq_hz, z_real_ohm, z_imag_ohm) VALUES (?,?,?,?,?,?)",
-            [(self.run_id, s["spectrum"], k, float(f), float(z.real), float(z.imag))
-             for k, (f, z) in enumerate(zip(s["freq_hz"], s["z"]))],
-        )
+    def _write_rows(self) -> None:
+        insert = {"step": insert_step, "event": insert_event, "spectrum": insert_spectrum}
+        for kind, row in self._pending_rows:
+            insert[kind](self.conn, self.run_id, row)
+        self._pending_rows.clear()
 
     def _commit(self) -> None:
-        self._write_chunk()
+        if self.run_id is None or not (self._pending or self._pending_rows or self._n_written != self._n_committed):
+            return
+        self.conn.execute("BEGIN IMMEDIATE")   # wait for the write lock here, not half-way through
+        self._write_chunks()
+        self._write_rows()
         self.conn.execute("UPDATE runs SET n_samples = ? WHERE id = ?", (self._n_written, self.run_id))
         self.conn.commit()
+        self._n_committed = self._n_written
 
     def _finish(self, status: str, message: str) -> None:
         self._commit()
+        self.conn.execute("BEGIN IMMEDIATE")
         self.conn.execute("UPDATE runs SET status = ?, message = ?, ended_utc = ? WHERE id = ?",
                           (status, message, utc_now(), self.run_id))
         self.conn.commit()

@@ -1,0 +1,86 @@
+"""Replay through the live monitor: a simulated run that shorted is played back, the
+alarm fires at the same sample as live, and the notebook file is unchanged."""
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+import cell
+from acquisition.protocol import preset
+from acquisition.session import prepare_run
+from gui.replay_window import ReplayWindow, parse_speed
+from notebook import Notebook
+
+
+@pytest.fixture
+def shorted(tmp_path):
+    path = tmp_path / "notebook.sqlite"
+    with Notebook(path) as nb:
+        session = prepare_run(nb, cell.from_template("asym-agc"), preset("plate-strip-0.16"), speed="max", seed=1)
+        try:
+            assert session.engine.run() == "shorted"
+        finally:
+            session.close()
+        return path, session.engine.run_id, nb.events(session.engine.run_id)[0]
+
+
+def test_replay_shows_the_alarm_at_the_live_sample_and_changes_nothing(qtbot, shorted):
+    path, run_id, live = shorted
+    before = hashlib.sha256(path.read_bytes()).hexdigest()
+    nb = Notebook(path, read_only=True)
+    window = ReplayWindow(nb, run_id, speed="max")
+    qtbot.addWidget(window)
+    try:
+        qtbot.waitUntil(lambda: window.player.status == "ended", timeout=30000)
+        replayed = [e for e in window.player.replay_events if e["kind"] == "hard_short"]
+        assert [e["sample_index"] for e in replayed] == [live["sample_index"]]
+        qtbot.waitUntil(lambda: window.monitor.points_drawn == window.player.samples.size, timeout=10000)
+        labels = [label for _, label in window.feed.events]
+        assert "logged: hard short" in labels and "replay: hard short" in labels
+        # seek to the alarm and to a cycle: the stream restarts there
+        window.step_alarm(False)
+        qtbot.waitUntil(lambda: len(window.buffer) > 0, timeout=10000)
+        assert window.buffer.view()["t"][0] == pytest.approx(live["t_s"], abs=1.0)
+        window.seek_cycle(2)
+        qtbot.waitUntil(lambda: len(window.buffer) > 0, timeout=10000)
+        assert window.buffer.view()["cycle"][0] == 2
+    finally:
+        window.shutdown()
+        nb.close()
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == before
+
+
+def test_new_thresholds_and_bad_speed(qtbot, shorted):
+    path, run_id, _ = shorted
+    nb = Notebook(path, read_only=True)
+    window = ReplayWindow(nb, run_id, speed="max", overrides={"hard_short": {"collapse_fraction": 0.01}})
+    qtbot.addWidget(window)
+    try:
+        qtbot.waitUntil(lambda: window.player.status == "ended", timeout=30000)
+        assert window.player.replay_events == []
+        assert "your thresholds" in window.info.text() and "collapse_fraction=0.01" in window.info.text()
+    finally:
+        window.shutdown()
+        nb.close()
+    with pytest.raises(ValueError, match="speed must be"):
+        parse_speed("fast")
+
+
+def test_replay_opens_from_the_notebook_browser(qtbot, shorted):
+    from gui.main_window import MainWindow
+    path, run_id, live = shorted
+    nb = Notebook(path)
+    window = MainWindow(nb)
+    qtbot.addWidget(window)
+    try:
+        window.browser.refresh()
+        window.browser.runs.selectRow(0)
+        assert window.browser.replay_button.isEnabled()
+        window.browser.replay_button.click()
+        (replay, _), = window.replays
+        assert replay.isVisible() and replay.run_id == run_id
+        qtbot.waitUntil(lambda: len(replay.buffer) > 0, timeout=10000)
+    finally:
+        window.shutdown()
+        nb.close()
