@@ -6,6 +6,8 @@
     python main.py cell ...        templates and derived cell figures
     python main.py run ...         a headless run on the simulated bench
     python main.py runs ...        list the runs in a notebook
+    python main.py import FILE ... import a cycling or impedance file as a run
+    python main.py export ...      a run as BDF CSV, Parquet or EIS CSV; a build sheet
     python main.py analyze ...     cycling, eis, gitt, three-electrode, shorts of a run or a file
 """
 from __future__ import annotations
@@ -54,18 +56,54 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--avg-voltage", type=float, default=3.70, help="average discharge voltage in V for Wh/kg, Wh/L (default 3.70)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
-    p = sub.add_parser("run", parents=[common], help="run a protocol headless on the simulated bench")
+    p = sub.add_parser("run", parents=[common], help="run a protocol headless on the simulated bench or the instruments")
     p.add_argument("template")
-    p.add_argument("protocol")
-    p.add_argument("--bench", choices=["sim"], default="sim", help="instrument bench (only the simulated one so far)")
+    p.add_argument("protocol", help="a preset name, or a protocol JSON file (saved from the protocol editor)")
+    p.add_argument("--bench", choices=["sim", "hw"], default="sim",
+                   help="sim: the simulated bench; hw: the instruments assigned with `instruments --assign`")
+    p.add_argument("--instruments", type=Path, default=None, help="role assignment file for --bench hw")
     p.add_argument("--speed", default="max", help="clock factor against real time, or 'max' (default)")
     p.add_argument("--seed", type=int, default=0, help="seed of the simulated cell")
     p.add_argument("--cycles", type=int, default=None, help="override the protocol's cycle count")
     p.add_argument("--area-cm2", type=float, default=1.0)
     p.add_argument("--json", action="store_true")
 
+    p = sub.add_parser("instruments", parents=[common], help="find instruments, suggest drivers and roles, save the roles")
+    p.add_argument("--list", action="store_true", help="list the VISA resources found and who they are")
+    p.add_argument("--assign", action="append", default=[], metavar="ROLE=RESOURCE",
+                   help="assign a found resource to a role (smu, ref, eis, pressure, force, temperature); repeat")
+    p.add_argument("--show", action="store_true", help="show the saved assignment")
+    p.add_argument("--backend", default="@py", help="pyvisa backend: @py (default), or FILE.yaml@sim to rehearse")
+    p.add_argument("--config", type=Path, default=None, help="assignment file (default: instruments.json in the user config folder)")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("replay", parents=[common], help="play a logged run back through the monitor, or re-run its "
+                       "detectors headless (the notebook is opened read-only)")
+    p.add_argument("--run", type=int, required=True, help="run id")
+    p.add_argument("--speed", default="1", help="x original timing (default 1), or 'max'")
+    p.add_argument("--headless", action="store_true", help="re-run the detectors as fast as possible and print the events")
+    p.add_argument("--threshold", action="append", default=[], metavar="KIND.NAME=VALUE",
+                   help="override a detector threshold, e.g. hard_short.collapse_fraction=0.1; repeat")
+    p.add_argument("--json", action="store_true")
+
     p = sub.add_parser("runs", parents=[common], help="list the runs in a notebook")
     p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("import", parents=[common], help="import a cycling or impedance file made elsewhere as a run")
+    p.add_argument("file", type=Path, help="BDF or Neware .csv, EC-Lab .mpt or .mpr (needs galvani), BDF .parquet; "
+                                           "EIS: f,Re,Im .csv, .DTA, .z")
+    p.add_argument("--build", type=int, help="the saved build the run was made on (default: a new build named after the file)")
+    p.add_argument("--operator", default="", help="operator of the new build")
+    p.add_argument("--time-bug", choices=["repair", "reject"], default="repair",
+                   help="BDF test time restarting at each step (a cycler export defect): repair with a warning (default) or refuse")
+    p.add_argument("--json", action="store_true", help="print one JSON object with run_id and warnings")
+
+    p = sub.add_parser("export", parents=[common], help="write a run as BDF CSV, Parquet or EIS CSV, or a build sheet")
+    p.add_argument("out", type=Path, metavar="OUT")
+    p.add_argument("--run", type=int, help="run id")
+    p.add_argument("--build", type=int, help="build id (build-sheet)")
+    p.add_argument("--format", required=True, choices=EXPORT_FORMATS)
+    p.add_argument("--force", action="store_true", help="overwrite OUT if it exists")
 
     p = sub.add_parser("analyze", parents=[common], help="figures of a notebook run or a file: cycling, eis, gitt, "
                        "three-electrode, shorts")
@@ -82,12 +120,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ce-convention", choices=ANALYSIS_CE_CONVENTIONS,
                    help="'discharge/charge' (full cells, default) or 'charge/discharge' (anode half cells)")
     p.add_argument("--dqdv-cycles", help="cycling: also the dQ/dV peak voltages of these cycles, e.g. 1,100,500")
-    p.add_argument("--circuit", default="R0-p(R1,CPE1)-p(R2,CPE2)", help="equivalent circuit for eis")
+    p.add_argument("--circuit", help="eis: equivalent circuit in impedance.py syntax (default: one interfacial arc, "
+                   "R0-p(R1,CPE1))")
+    p.add_argument("--spectrum", type=int, help="eis of a notebook run: which of its spectra (0, 1, ...; default the last)")
     p.add_argument("--guess", help="eis: initial guesses, comma-separated in circuit parameter order")
     p.add_argument("--symmetric", action="store_true", default=None,
                    help="eis: a symmetric cell (per-interface = half); default: from the build's template")
-    p.add_argument("--working", choices=["cathode", "anode"], default="cathode",
-                   help="three-electrode: the electrode the reference channel measures")
+    p.add_argument("--working", choices=["cathode", "anode"],
+                   help="three-electrode: the electrode the reference channel measures (default: from its level, "
+                        "a Li anode sits near 0 V against a Li reference)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     return parser
 
@@ -160,17 +201,23 @@ def cmd_cell(args) -> int:
 
 def cmd_run(args) -> int:
     import cell
-    from acquisition.protocol import preset
+    from acquisition.protocol import StepList, preset
     from acquisition.session import prepare_run
     try:
         stack = cell.from_template(args.template, area_cm2=args.area_cm2)
-        overrides = {} if args.cycles is None else {"cycles": args.cycles}
-        protocol = preset(args.protocol, **overrides)
+        if args.protocol.endswith(".json"):
+            try:
+                protocol = StepList.from_json(Path(args.protocol).read_text())
+            except OSError as exc:
+                raise CliError(f"cannot read protocol {args.protocol}: {exc.strerror}") from None
+        else:
+            protocol = preset(args.protocol, **({} if args.cycles is None else {"cycles": args.cycles}))
     except (KeyError, ValueError) as exc:
         raise CliError(exc.args[0]) from None
     nb = open_notebook(args.db)
     try:
-        session = prepare_run(nb, stack, protocol, speed=args.speed, seed=args.seed)
+        session = prepare_run(nb, stack, protocol, speed=args.speed, seed=args.seed, bench=args.bench,
+                              assignment_path=args.instruments)
     except ValueError as exc:
         raise CliError(str(exc)) from None
     try:
@@ -188,8 +235,92 @@ def cmd_run(args) -> int:
         print(f"run {engine.run_id}: {status} after {engine.t_now / 3600:.2f} h, {engine.n_samples:,} samples ({nb.path})")
         for e in events:
             print(f"  {e['t_s'] / 3600:8.3f} h  {e['kind']}: {e['message']}")
+        if status == "failed":
+            print(f"error: {engine.message}", file=sys.stderr)   # e.g. the notebook could not be written
     nb.close()
     return 0 if status in ("completed", "shorted", "aborted") else 1
+
+
+def cmd_instruments(args) -> int:
+    import pyvisa
+
+    from instruments import discovery
+    if args.show:
+        try:
+            assignment = discovery.load_assignment(args.config)
+        except (FileNotFoundError, ValueError) as exc:
+            raise CliError(str(exc)) from None
+        print(json.dumps(assignment, indent=None if args.json else 2))
+        return 0
+    if not (args.list or args.assign):
+        raise CliError("say --list, --assign ROLE=RESOURCE or --show")
+    try:
+        rm = pyvisa.ResourceManager(args.backend)
+    except (OSError, ValueError, pyvisa.Error) as exc:
+        raise CliError(f"cannot open the VISA backend {args.backend!r}: {exc}") from None
+    try:
+        found = discovery.discover(rm)
+    finally:
+        rm.close()
+    if args.assign:
+        try:
+            try:
+                assignment = discovery.load_assignment(args.config)   # roles assigned before stay
+            except FileNotFoundError:
+                assignment = {}
+            assignment.update(discovery.assign(found, args.assign))
+            path = discovery.save_assignment(assignment, args.config)
+        except ValueError as exc:
+            raise CliError(str(exc)) from None
+        print(f"saved {', '.join(p.partition('=')[0] for p in args.assign)} to {path}")
+        return 0
+    if args.json:
+        print(json.dumps(discovery.as_dicts(found)))
+        return 0
+    if not found:
+        print("no VISA resources found")
+    for f in found:
+        suggestion = f"-> {f.driver} as {f.role}" if f.driver else "(no driver)"
+        print(f"{f.resource:40s} {suggestion:38s} {f.identity}")
+    return 0
+
+
+def parse_thresholds(pairs: list[str]) -> dict:
+    """KIND.NAME=VALUE pairs -> {kind: {name: value}} (numbers as floats, whole ones as ints)."""
+    out: dict = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        kind, dot, name = key.partition(".")
+        if not (sep and dot and kind and name):
+            raise CliError(f"{pair!r}: write KIND.NAME=VALUE, e.g. hard_short.collapse_fraction=0.1")
+        try:
+            number = float(value)
+        except ValueError:
+            raise CliError(f"{pair!r}: {value!r} is not a number") from None
+        out.setdefault(kind, {})[name] = int(number) if number.is_integer() and name.endswith(("samples", "readings")) else number
+    return out
+
+
+def cmd_replay(args) -> int:
+    overrides = parse_thresholds(args.threshold)
+    if args.db is None:
+        from notebook import default_path
+        args.db = default_path()
+    if not args.headless:
+        return run_gui(args, replay=(args.run, args.speed, overrides))
+    from acquisition.replay import replay_headless
+    from notebook import NotebookError
+    try:
+        result = replay_headless(args.db, args.run, overrides)
+    except (NotebookError, ValueError) as exc:
+        raise CliError(str(exc)) from None
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    print(f"run {args.run}: {len(result['events'])} event(s) with these thresholds, {len(result['original_events'])} logged live")
+    for e in result["events"]:
+        print(f"  {e['t_s'] / 3600:8.3f} h  sample {e['sample_index']:>9}  {e['kind']}: {e['message']}")
+    return 0
 
 
 def cmd_runs(args) -> int:
@@ -199,9 +330,55 @@ def cmd_runs(args) -> int:
     if args.json:
         print(json.dumps(runs))
         return 0
-    print(f"{'run':>4} {'status':11} {'template':10} {'samples':>10} {'events':>6}  started")
+    print(f"{'run':>4} {'status':11} {'build':24} {'protocol':22} {'samples':>10} {'events':>6}  started")
     for r in runs:
-        print(f"{r['run_id']:>4} {r['status']:11} {r['template']:10} {r['n_samples']:>10,} {r['n_events']:>6}  {r['started_utc']}")
+        build = f"#{r['build_id']} {r['build_name'] or r['template']}"[:24]
+        protocol = f"{r['protocol']} v{r['protocol_version']}"[:22]
+        print(f"{r['run_id']:>4} {r['status']:11} {build:24} {protocol:22} {r['n_samples']:>10,} {r['n_events']:>6}"
+              f"  {r['started_utc']}")
+    return 0
+
+
+EXPORT_FORMATS = ("bdf-csv", "parquet", "eis-csv", "build-sheet")   # notebook.export.FORMATS, without importing it here
+
+
+def cmd_import(args) -> int:
+    from notebook import NotebookError
+    from notebook.formats import FormatError
+    from notebook.importer import import_file
+    nb = open_notebook(args.db)
+    try:
+        result = import_file(nb, args.file, build_id=args.build, operator=args.operator, time_bug=args.time_bug)
+    except (FormatError, NotebookError) as exc:
+        raise CliError(str(exc)) from None
+    finally:
+        nb.close()
+    if args.json:
+        print(json.dumps({**result.to_dict(), "db": str(nb.path)}))
+        return 0
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    what = f"{result.n_samples:,} samples" if result.n_samples else f"{result.n_spectra} spectrum(s)"
+    print(f"run {result.run_id}: imported {args.file.name} ({result.format}, {what}) on build {result.build_id}")
+    return 0
+
+
+def cmd_export(args) -> int:
+    from notebook import NotebookError
+    from notebook.export import export
+    from notebook.formats import FormatError
+    if args.db is None:
+        raise CliError("export needs --db PATH")
+    if args.run is None and (args.build is None or args.format != "build-sheet"):
+        raise CliError("give --run ID (or --build ID for a build sheet)")
+    nb = open_notebook(args.db, read_only=True)   # exporting never changes the notebook
+    try:
+        out = export(nb, args.format, args.out, run_id=args.run, build_id=args.build, overwrite=args.force)
+    except (FormatError, NotebookError) as exc:
+        raise CliError(str(exc)) from None
+    finally:
+        nb.close()
+    print(f"wrote {out}")
     return 0
 
 
@@ -210,8 +387,9 @@ ANALYSES = ("cycling", "eis", "gitt", "three-electrode", "shorts")
 ANALYSIS_CE_CONVENTIONS = ("discharge/charge", "charge/discharge")
 
 
-def _analysis_source(args) -> tuple[dict, dict, list[str], list[dict]]:
-    """(columns as numpy arrays, what the build says, reader warnings, logged events)."""
+def _analysis_source(args) -> tuple[dict, dict, list[str], object]:
+    """(columns as numpy arrays, what the build says, reader warnings, the notebook run
+    or None for a file)."""
     from notebook import NotebookError
     from notebook.formats import FormatError, read_spectrum, read_timeseries
     if (args.source is None) == (args.run is None):
@@ -220,38 +398,25 @@ def _analysis_source(args) -> tuple[dict, dict, list[str], list[dict]]:
         try:
             if args.kind == "eis":
                 spectrum = read_spectrum(args.source)
-                return {"frequency_hz": spectrum.frequency_hz, "z_ohm": spectrum.z_ohm}, {}, spectrum.warnings, []
+                return {"frequency_hz": spectrum.frequency_hz, "z_ohm": spectrum.z_ohm}, {}, spectrum.warnings, None
             series = read_timeseries(args.source)
         except FormatError as exc:
             raise CliError(str(exc)) from None
         columns = {name: series.frame[name].to_numpy() for name in series.frame.columns}
-        return columns, {}, series.warnings, []
+        return columns, {}, series.warnings, None
     if args.db is None:
         raise CliError("--run needs --db PATH")
-    if args.kind == "eis":
-        raise CliError("the notebook holds no impedance spectra yet: analyse a spectrum file")
-    import cell
-    nb = open_notebook(args.db, read_only=True)
+    from dataclasses import asdict
+    from gui.analysis_runs import load_run, pick_spectrum   # Qt-free: the analysis view loads runs the same way
     try:
-        run = nb.run(args.run)
-        samples = nb.samples(args.run)
-        stack = nb.build(run["build_id"])
-        events = nb.events(args.run)
-    except NotebookError as exc:
+        run = load_run(args.db, args.run)
+        if args.kind == "eis":
+            spectrum = pick_spectrum(run, args.spectrum)
+            return ({"frequency_hz": spectrum["freq_hz"], "z_ohm": spectrum["z"], "spectrum": spectrum["spectrum"]},
+                    asdict(run.basis), [], run)
+    except (NotebookError, ValueError) as exc:
         raise CliError(str(exc)) from None
-    finally:
-        nb.close()
-    f = cell.figures(stack)
-    interlayers = [l.thickness_um for l in stack.layers if stack.material(l).kind == "interlayer"]
-    build = {"area_cm2": stack.area_cm2, "stack_mass_mg": f.areal_mass_mg_cm2 * stack.area_cm2,
-             "thickness_um": f.stack_thickness_um, "one_c_mA": f.one_c_mA or None,
-             "mass_mg": f.active_mass_mg_cm2 * stack.area_cm2 if f.active_mass_mg_cm2 else None,
-             "interlayer_um": interlayers[0] if interlayers else None,
-             "symmetric": stack.template.startswith("sym"),
-             "ce_convention": "charge/discharge" if stack.template.startswith("half") else "discharge/charge"}
-    columns = {"t_s": samples["t"], "current_A": samples["current"], "voltage_V": samples["voltage"],
-               "cycle": samples["cycle"], "step": samples["step"], "ref_V": samples["ref"]}
-    return columns, build, [], events
+    return run.columns(), asdict(run.basis), [], run
 
 
 def _option(args, name: str, build: dict, key: str | None = None):
@@ -263,10 +428,13 @@ def _option(args, name: str, build: dict, key: str | None = None):
 
 
 def cmd_analyze(args) -> int:
-    columns, build, warnings, logged = _analysis_source(args)
+    if args.spectrum is not None and (args.kind != "eis" or args.run is None):
+        raise CliError("--spectrum picks a spectrum of a notebook run: use it with eis --db PATH --run ID")
+    columns, build, warnings, run = _analysis_source(args)
+    logged = run.events if run is not None else []
     area = _option(args, "area_cm2", build)
     try:
-        result, table = _analyze(args, columns, build, area, logged)
+        result, table = _analyze(args, columns, build, area, run)
     except ValueError as exc:
         raise CliError(str(exc)) from None
     for warning in warnings:
@@ -281,19 +449,21 @@ def cmd_analyze(args) -> int:
     return 0
 
 
-def _analyze(args, columns: dict, build: dict, area: float | None, logged: list[dict]):
-    """(result with to_dict(), a text table for people)."""
+def _analyze(args, columns: dict, build: dict, area: float | None, run):
+    """(result with to_dict(), a text table for people). run: the notebook run, or None."""
     import pandas as pd
     if args.kind == "eis":
-        from analysis.eis import fit_circuit
+        from analysis.eis import DEFAULT_CIRCUIT, fit_circuit
         guess = None
         if args.guess:
             try:
                 guess = [float(v) for v in args.guess.split(",")]
             except ValueError:
                 raise CliError(f"--guess must be comma-separated numbers, got {args.guess!r}") from None
-        fit = fit_circuit(columns["frequency_hz"], columns["z_ohm"], args.circuit, guess, area_cm2=area,
-                          symmetric=bool(_option(args, "symmetric", build)))
+        fit = fit_circuit(columns["frequency_hz"], columns["z_ohm"], args.circuit or DEFAULT_CIRCUIT, guess,
+                          area_cm2=area, symmetric=bool(_option(args, "symmetric", build)))
+        if "spectrum" in columns:
+            fit.notes.append(f"spectrum {columns['spectrum']} of run {args.run}")
         rows = pd.DataFrame({"value": fit.parameters, "stderr": fit.stderr, "unit": fit.units,
                              "ohm_cm2": pd.Series(fit.area_specific_ohm_cm2, dtype=float)}, index=list(fit.parameters))
         verdict = "fit ok" if fit.ok else "BAD FIT: " + "; ".join(fit.flags)
@@ -334,14 +504,26 @@ def _analyze(args, columns: dict, build: dict, area: float | None, logged: list[
         result = gitt(t, current, voltage, thickness)
         return result, result.pulses.to_string(index=False, float_format=lambda v: f"{v:.4g}")
     if args.kind == "three-electrode":
-        from analysis.three_electrode import three_electrode
+        from analysis.three_electrode import guess_working, three_electrode
         if "ref_V" not in columns:
             raise CliError("the source has no reference-electrode column (BDF: 'Reference Potential / V')")
-        result = three_electrode(t, current, voltage, columns["ref_V"], area_cm2=area, working=args.working)
+        working = args.working or guess_working(columns["ref_V"])
+        result = three_electrode(t, current, voltage, columns["ref_V"], area_cm2=area, working=working)
+        if args.working is None:
+            result.notes.append(f"the reference channel was taken to measure the {working} (from its level; "
+                                "--working sets it)")
         return result, (result.steps.to_string(index=False, float_format=lambda v: f"{v:.4g}") + "\nper rate:\n"
                         + result.rates.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     from analysis.short_report import short_report
-    report = short_report(t, current, voltage, area_cm2=area)
+    if run is not None:
+        from gui.analysis_runs import short_detectors
+        detectors = short_detectors(run)            # those the run engine ran on this cell
+    else:
+        detectors = None                            # a file has no build: the hard-short detector
+    report = short_report(t, current, voltage, area_cm2=area, detectors=detectors)
+    if run is None:
+        report.notes.append("a file has no build: only the hard-short detector (Li | Li cells) was replayed")
+    logged = run.events if run is not None else []
     lines = [f"{e['t_s'] / 3600:.3f} h  {e['kind']}: {e['message']}" for e in report.events] or ["no short found"]
     if report.areal_capacity_mAh_cm2 is not None:
         lines.append(f"areal capacity passed before it: {report.areal_capacity_mAh_cm2:.4g} mAh/cm2")
@@ -364,7 +546,29 @@ def check_display() -> None:
                            "libxcb-xinerama0 libxcb-xkb1 libxkbcommon-x11-0 libxcb-shape0")
 
 
-def run_gui(args) -> int:
+def run_gui(args, replay: tuple | None = None) -> int:
+    """The station's window; with `replay` = (run id, speed, threshold overrides), the
+    replay window on a notebook opened read-only."""
+    if replay is not None:
+        check_display()
+        notebook = open_notebook(args.db, read_only=True)
+        from PySide6 import QtWidgets
+        from gui.app import configure_application
+        from gui.replay_window import ReplayWindow
+        app = QtWidgets.QApplication(sys.argv[:1])
+        configure_application(app)
+        try:
+            window = ReplayWindow(notebook, *replay)
+        except ValueError as exc:
+            notebook.close()
+            raise CliError(str(exc)) from None
+        window.show()
+        code = app.exec()
+        window.shutdown()
+        window.deleteLater()
+        app.processEvents()
+        notebook.close()
+        return code
     if args.smoke:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     check_display()
@@ -396,7 +600,8 @@ def run_gui(args) -> int:
     return code
 
 
-COMMANDS = {"cell": cmd_cell, "run": cmd_run, "runs": cmd_runs, "analyze": cmd_analyze}
+COMMANDS = {"cell": cmd_cell, "run": cmd_run, "instruments": cmd_instruments, "replay": cmd_replay, "runs": cmd_runs,
+            "import": cmd_import, "export": cmd_export, "analyze": cmd_analyze}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,9 +1,17 @@
-"""The run form: protocol preset and its parameters, clock speed, start and stop."""
+"""The run form: which channel, which protocol (a preset, or what the protocol editor
+holds), what an alarm does after making the cell safe (stop, or pause), the alarm
+thresholds of the next run, the clock speed; start, pause/resume and stop of the
+selected channel's run."""
 from __future__ import annotations
 
-from PySide6 import QtWidgets
+from collections.abc import Callable
 
-from acquisition.protocol import PRESETS, preset
+from PySide6 import QtCore, QtWidgets
+
+from acquisition.protocol import PRESETS, StepList
+from cell import Stack
+from gui.protocol_editor import ProtocolEditor
+from gui.thresholds import ThresholdDialog, overrides_text
 from instruments.keysight_e4990a import LOW_FREQUENCY_NOTE
 
 NOTES = {
@@ -16,63 +24,156 @@ NOTES = {
 
 SPEEDS = [("1× (real time)", "1"), ("60×", "60"), ("600×", "600"), ("3600× (an hour a second)", "3600"),
           ("36000×", "36000"), ("as fast as possible", "max")]
+ON_TRIP = [("make safe and stop the run", "stop"), ("make safe and pause (resume or stop)", "pause")]
+CUSTOM = "__custom__"      # the protocol combo's entry for what the editor holds when it is no preset
+ACTIVE = ("starting", "pending", "running", "paused")
 
 
 class RunPanel(QtWidgets.QGroupBox):
-    def __init__(self, parent=None):
+    edit_protocol = QtCore.Signal()     # the operator wants the protocol editor
+
+    def __init__(self, editor: ProtocolEditor, stack_source: Callable[[], Stack], channels: int = 8, parent=None):
         super().__init__("2  Run on the simulated bench", parent)
-        form = QtWidgets.QFormLayout(self)
+        self.editor = editor
+        self.stack_source = stack_source
+        self.detector_overrides: dict = {}
+        self._state = "idle"
+
+        self.channel = QtWidgets.QComboBox()
+        for k in range(1, channels + 1):
+            self.channel.addItem(f"Channel {k}", k)
         self.protocol = QtWidgets.QComboBox()
         for name in PRESETS:
             self.protocol.addItem(name, name)
-        self.current = QtWidgets.QDoubleSpinBox(minimum=0.001, maximum=50.0, decimals=3, suffix=" mA/cm²")
-        self.current.setValue(0.16)
-        self.half_cycle = QtWidgets.QDoubleSpinBox(minimum=0.01, maximum=24.0, decimals=2, suffix=" h")
-        self.half_cycle.setValue(1.0)
-        self.cycles = QtWidgets.QSpinBox(minimum=1, maximum=10000)
-        self.cycles.setValue(50)
+        self.protocol.addItem("", CUSTOM)
+        self.summary = QtWidgets.QLabel()
+        self.summary.setWordWrap(True)
+        self.edit = QtWidgets.QPushButton("Edit protocol…")
+        self.note = QtWidgets.QLabel()
+        self.note.setWordWrap(True)
+        self.note.setStyleSheet("color: #555;")
+        self.on_trip = QtWidgets.QComboBox()
+        for text, value in ON_TRIP:
+            self.on_trip.addItem(text, value)
+        self.thresholds = QtWidgets.QPushButton("Thresholds…")
+        self.thresholds_text = QtWidgets.QLabel()
+        self.thresholds_text.setWordWrap(True)
         self.speed = QtWidgets.QComboBox()
         for label, value in SPEEDS:
             self.speed.addItem(label, value)
         self.speed.setCurrentIndex(3)
-        self.protocol.currentIndexChanged.connect(self._on_protocol)
         self.start = QtWidgets.QPushButton("Start run")
+        self.pause = QtWidgets.QPushButton("Pause")
         self.stop = QtWidgets.QPushButton("Stop")
-        self.stop.setEnabled(False)
         buttons = QtWidgets.QHBoxLayout()
-        buttons.addWidget(self.start)
-        buttons.addWidget(self.stop)
-        self.note = QtWidgets.QLabel()
-        self.note.setWordWrap(True)
-        self.note.setStyleSheet("color: #555;")
-        form.addRow("Protocol", self.protocol)
+        for button in (self.start, self.pause, self.stop):
+            buttons.addWidget(button)
+        protocol_row = QtWidgets.QHBoxLayout()
+        protocol_row.addWidget(self.protocol, 1)
+        protocol_row.addWidget(self.edit)
+        alarm_row = QtWidgets.QHBoxLayout()
+        alarm_row.addWidget(self.thresholds_text, 1)
+        alarm_row.addWidget(self.thresholds)
+
+        form = QtWidgets.QFormLayout(self)
+        form.addRow("Channel", self.channel)
+        form.addRow("Protocol", protocol_row)
+        form.addRow(self.summary)
         form.addRow(self.note)
-        form.addRow("Current density", self.current)
-        form.addRow("Half cycle", self.half_cycle)
-        form.addRow("Cycles", self.cycles)
+        form.addRow("On alarm", self.on_trip)
+        form.addRow("Alarms", alarm_row)
         form.addRow("Clock", self.speed)
         form.addRow(buttons)
-        self._on_protocol()
 
-    def _plate_strip_selected(self) -> bool:
-        return self.protocol.currentData() == "plate-strip-0.16"
+        self.protocol.currentIndexChanged.connect(self._on_protocol_choice)
+        self.edit.clicked.connect(self.edit_protocol)
+        self.thresholds.clicked.connect(self.ask_thresholds)
+        editor.changed.connect(self.refresh)
+        editor.loaded.connect(self._on_editor_loaded)
+        self._on_protocol_choice()
+        self.set_state("idle")
 
-    def _on_protocol(self) -> None:
-        # Only plate/strip has editable parameters here; other presets run as defined.
-        for widget in (self.current, self.half_cycle, self.cycles):
-            widget.setEnabled(self._plate_strip_selected())
-        self.note.setText(NOTES.get(self.protocol.currentData(), ""))
+    # -- the protocol --
+    def protocol_value(self) -> StepList:
+        """What the editor holds; ValueError naming its problems while it has any."""
+        protocol = self.editor.protocol()
+        if protocol is None:
+            raise ValueError("the protocol has problems: " + "; ".join(f"{p.where()}: {p.message}"
+                                                                       for p in self.editor.problems[:3]))
+        return protocol
 
-    def protocol_value(self):
-        if not self._plate_strip_selected():
-            return preset(self.protocol.currentData())
-        return preset(self.protocol.currentData(), current_density_mA_cm2=self.current.value(),
-                      half_cycle_h=self.half_cycle.value(), cycles=self.cycles.value())
+    def set_protocol(self, protocol: StepList) -> None:
+        self.editor.load(protocol)
 
-    def set_running(self, running: bool) -> None:
-        self.start.setEnabled(not running)
-        self.stop.setEnabled(running)
-        for widget in (self.protocol, self.speed):
-            widget.setEnabled(not running)
-        for widget in (self.current, self.half_cycle, self.cycles):
-            widget.setEnabled(not running and self._plate_strip_selected())
+    def _on_protocol_choice(self) -> None:
+        name = self.protocol.currentData()
+        if name in PRESETS:
+            self.editor.load_preset(name)     # the editor says what it loaded; refresh follows
+
+    def _on_editor_loaded(self, source: str) -> None:
+        index = self.protocol.findData(source if source in PRESETS else CUSTOM)
+        with QtCore.QSignalBlocker(self.protocol):
+            self.protocol.setCurrentIndex(index)
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Summary of the protocol on the cell in the builder; the preset's note."""
+        draft = self.editor.draft
+        preset = self.protocol.currentData()
+        if draft.edited and preset != CUSTOM:
+            with QtCore.QSignalBlocker(self.protocol):
+                self.protocol.setCurrentIndex(self.protocol.findData(CUSTOM))
+            preset = CUSTOM
+        version = draft.version + (1 if draft.edited else 0)
+        self.protocol.setItemText(self.protocol.findData(CUSTOM), f"{draft.name} v{version} (edited)"
+                                  if draft.edited else f"{draft.name} v{version} (own)")
+        self.note.setText(NOTES.get(preset, "Your own protocol, from the protocol editor."))
+        protocol = self.editor.protocol()
+        if protocol is None:
+            n = len(self.editor.problems)
+            self.summary.setText(f"✖ {n} problem{'s' if n != 1 else ''} in the protocol: see the editor")
+            self.summary.setStyleSheet("color: #c62828;")
+        else:
+            self.summary.setStyleSheet("")
+            try:
+                steps = protocol.expand(self.stack_source())
+            except ValueError as exc:
+                self.summary.setText(f"Does not fit this cell: {exc}")
+                self.summary.setStyleSheet("color: #c62828;")
+            else:
+                cycles = max((getattr(s, "cycle", 0) for s in steps), default=0)
+                hours = sum(getattr(s, "duration_s", 0.0) for s in steps) / 3600.0
+                self.summary.setText(f"{len(steps):,} steps, {cycles:,} cycles, at most {hours:,.1f} h on this cell")
+        self.thresholds_text.setText(overrides_text(self.detector_overrides))
+        self._enable()
+
+    # -- alarm thresholds --
+    def ask_thresholds(self) -> None:
+        dialog = ThresholdDialog(self.stack_source(), self.detector_overrides, self)
+        try:
+            if dialog.exec() == QtWidgets.QDialog.DialogCode.Accepted:
+                self.set_overrides(dialog.editor.overrides())
+        finally:
+            dialog.deleteLater()
+
+    def set_overrides(self, overrides: dict) -> None:
+        self.detector_overrides = overrides
+        self.refresh()
+
+    # -- the selected channel --
+    def channel_index(self) -> int:
+        return self.channel.currentData()
+
+    def set_state(self, state: str) -> None:
+        """The selected channel's state: which buttons make sense."""
+        self._state = state
+        self.pause.setText("Resume" if state == "paused" else "Pause")
+        self._enable()
+
+    def _enable(self) -> None:
+        active = self._state in ACTIVE
+        self.start.setEnabled(not active and self.editor.protocol() is not None)
+        self.pause.setEnabled(self._state in ("running", "paused"))
+        self.stop.setEnabled(active)
+        for widget in (self.protocol, self.edit, self.on_trip, self.thresholds, self.speed):
+            widget.setEnabled(not active)

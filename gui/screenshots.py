@@ -2,8 +2,11 @@
 
 Runs the station offscreen: the builder wizard with a three-electrode full cell and
 its stack picture (builder-wizard), the same cell with a set-point above the fixture
-limit (builder-problem); then, on the simulated bench, the bare symmetric cell until its
-short trips the alarm (monitor), then the per-cycle table (analysis)."""
+limit (builder-problem); then, on the simulated bench, two channels at once, the bare
+symmetric cell until its short trips the alarm (monitor), then the analysis view of that
+run (station-analysis);
+then headless runs of the paper's comparisons, shown in the analysis view with the other
+cell overlaid (analysis-*)."""
 from __future__ import annotations
 
 import os
@@ -14,7 +17,11 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PySide6 import QtCore, QtWidgets  # noqa: E402
+from PySide6.QtTest import QTest  # noqa: E402
 
+import cell  # noqa: E402
+from acquisition.protocol import preset  # noqa: E402
+from acquisition.session import prepare_run  # noqa: E402
 from gui.main_window import MainWindow  # noqa: E402
 from notebook import Notebook  # noqa: E402
 
@@ -48,6 +55,76 @@ def capture_builder(app, window, out: Path) -> None:
     window.grab().save(str(out / "builder-problem.png"))
 
 
+def capture_monitor(app, window, out: Path) -> None:
+    """Two channels: a three-electrode full cell in its rate test on channel 2, and on
+    channel 1 (shown) the bare symmetric cell until its short trips the alarm; the
+    cursor over the voltage plot (station-monitor-alarm)."""
+    panel = window.run_panel
+    for channel, template, protocol, speed in ((2, "full-agc-3e", "rate-test", "36000"),
+                                               (1, "sym-bare", "plate-strip-0.16", "3600")):
+        window.builder.select_template(template)
+        window.builder.operator.setText("CW")
+        panel.channel.setCurrentIndex(panel.channel.findData(channel))
+        panel.protocol.setCurrentIndex(panel.protocol.findData(protocol))
+        panel.speed.setCurrentIndex(panel.speed.findData(speed))
+        window.start_run()
+    wait_for(app, lambda: window.banner.isVisible())
+    wait_for(app, lambda: window.run_panel.start.isEnabled())
+    size = window.size()
+    window.resize(1440, 900)
+    window.refresh_channels()
+    window.monitor.redraw()
+    app.processEvents()
+    view = window.monitor.traces["voltage"].widget.viewport()
+    QTest.mouseMove(view, QtCore.QPoint(view.width() * 2 // 3, view.height() // 4))
+    app.processEvents()
+    window.grab().save(str(out / "station-monitor-alarm.png"))
+    window.resize(size)
+
+
+def headless_run(nb: Notebook, template: str, protocol: str, seed: int = 0) -> int:
+    session = prepare_run(nb, cell.from_template(template), preset(protocol), speed="max", seed=seed)
+    try:
+        session.engine.run()
+    finally:
+        session.close()
+    return session.engine.run_id
+
+
+def capture_analysis(app, window, out: Path) -> None:
+    """The paper's comparisons in the analysis view: with vs without Ag-C."""
+    nb, view = window.notebook, window.analysis
+    # (file, run shown, run overlaid, page, a setting of the page)
+    shots = [
+        ("analysis-cycling-overlay", ("full-agc", "rate-test", 0), ("full-bare", "rate-test", 2), "cycling", None),
+        ("analysis-dqdv", ("full-agc", "rate-test", 0), None, "dqdv", "1, 4, 7, 10"),
+        ("analysis-eis-overlay", ("sym-bare", "eis", 0), ("sym-agc", "eis", 0), "eis", None),
+        ("analysis-gitt-overlay", ("half-agc", "gitt", 0), ("half-c", "gitt", 0), "gitt", None),
+        ("analysis-three-electrode", ("full-agc-3e", "rate-test", 0), None, "three-electrode", None),
+    ]
+    made: dict[tuple, int] = {}
+    while window.banner.isVisible():       # the alarm of the monitor shot, seen: out of the picture
+        window.banner.ack.click()
+    window.tabs.setCurrentWidget(view)
+    for name, shown, overlaid, kind, setting in shots:
+        for spec in filter(None, (shown, overlaid)):
+            if spec not in made:
+                made[spec] = headless_run(nb, *spec)
+        view.refresh_runs()
+        view.show_run(nb, made[shown])
+        wait_for(app, lambda: not view.busy)
+        if overlaid:
+            view.add_overlay(nb, made[overlaid])
+            wait_for(app, lambda: not view.busy)
+        view.show_analysis(kind)
+        if setting:
+            view.pages[kind].cycles.setText(setting)
+            view.pages[kind].apply.click()
+            wait_for(app, lambda: not view.busy)
+        app.processEvents()
+        window.grab().save(str(out / f"{name}.png"))
+
+
 def main(out_dir: str) -> int:
     out = Path(out_dir)
     app = QtWidgets.QApplication(sys.argv[:1])
@@ -55,17 +132,12 @@ def main(out_dir: str) -> int:
     window = MainWindow(nb)
     window.show()
     capture_builder(app, window, out)
-    window.builder.select_template("sym-bare")
-    window.builder.operator.setText("CW")
-    window.run_panel.speed.setCurrentIndex(window.run_panel.speed.findData("3600"))
-    window.start_run()
-    wait_for(app, lambda: window.monitor.banner.isVisible())
-    wait_for(app, lambda: window.run_panel.start.isEnabled())
-    window.monitor.redraw()
-    window.grab().save(str(out / "station-monitor-alarm.png"))
+    capture_monitor(app, window, out)
     window.tabs.setCurrentWidget(window.analysis)
+    wait_for(app, lambda: window.analysis.primary is not None and not window.analysis.busy)
     app.processEvents()
     window.grab().save(str(out / "station-analysis.png"))
+    capture_analysis(app, window, out)
     window.shutdown()
     window.close()
     window.deleteLater()

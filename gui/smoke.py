@@ -1,5 +1,6 @@
 """`main.py --smoke OUT.png`: drive the whole station once, headless, and prove it
-draws live data: start the demo run, wait for the trace, save a screenshot, exit."""
+draws live data: start the demo run, wait for the trace, save a screenshot, exit.
+`main.py --startup-time`: exit as soon as the station is up (benchmarks time it)."""
 from __future__ import annotations
 
 import sys

@@ -1,11 +1,15 @@
 """The notebook's SQLite schema, versioned with PRAGMA user_version and marked as
-ours with PRAGMA application_id. Migrations only ever move forward."""
+ours with PRAGMA application_id. Migrations only ever move forward.
+
+v1 builds, layers, runs, sample chunks, step summaries, events and two views; v2
+impedance spectra; v3 operators, material lots, versioned protocols, notes and tags
+on builds and runs, and a richer run_overview view."""
 from __future__ import annotations
 
 import sqlite3
 
 APPLICATION_ID = 0x53537431  # "SSt1": tells a SolidStack notebook from any SQLite file
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _V1 = """
 CREATE TABLE builds (
@@ -118,7 +122,87 @@ CREATE TABLE spectrum_points (
 );
 """
 
-MIGRATIONS = {1: _V1, 2: _V2}  # version -> script taking the previous version to it
+# v3: what the lab annotates and searches by. Operators and material lots are registered
+# as builds are saved (the builds keep their own copies, so history never changes);
+# a protocol is versioned by its definition: the same name with other parameters is a
+# new version. Existing rows are carried over: one protocol version per distinct
+# definition in order of first use, every operator and lot the builds name.
+_V3 = """
+CREATE TABLE operators (
+    name TEXT PRIMARY KEY,              -- as entered in builds (initials or a name)
+    full_name TEXT NOT NULL DEFAULT '',
+    created_utc TEXT NOT NULL
+);
+INSERT INTO operators (name, created_utc)
+    SELECT operator, MIN(created_utc) FROM builds WHERE operator != '' GROUP BY operator;
+CREATE TABLE material_lots (
+    material TEXT NOT NULL,
+    lot TEXT NOT NULL,
+    supplier TEXT NOT NULL DEFAULT '',
+    received TEXT NOT NULL DEFAULT '',
+    notes TEXT NOT NULL DEFAULT '',
+    created_utc TEXT NOT NULL,
+    PRIMARY KEY (material, lot)
+);
+INSERT INTO material_lots (material, lot, created_utc)
+    SELECT l.material, l.lot, MIN(b.created_utc) FROM build_layers l JOIN builds b ON b.id = l.build_id
+    WHERE l.lot != '' GROUP BY l.material, l.lot;
+CREATE TABLE protocols (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    version INTEGER NOT NULL,           -- 1, 2, ... per name, in order of first use
+    protocol_json TEXT NOT NULL,
+    created_utc TEXT NOT NULL,
+    UNIQUE (name, version),
+    UNIQUE (name, protocol_json)
+);
+INSERT INTO protocols (name, version, protocol_json, created_utc)
+    SELECT protocol, ROW_NUMBER() OVER (PARTITION BY protocol ORDER BY MIN(id)), protocol_json, MIN(started_utc)
+    FROM runs GROUP BY protocol, protocol_json;
+ALTER TABLE runs ADD COLUMN protocol_id INTEGER REFERENCES protocols(id);
+UPDATE runs SET protocol_id =
+    (SELECT p.id FROM protocols p WHERE p.name = runs.protocol AND p.protocol_json = runs.protocol_json);
+ALTER TABLE runs ADD COLUMN source TEXT NOT NULL DEFAULT '';    -- '' = recorded here; else the imported file
+CREATE INDEX runs_build ON runs(build_id);
+CREATE INDEX runs_started ON runs(started_utc);
+CREATE INDEX build_layers_lot ON build_layers(material, lot);
+CREATE TABLE notes (
+    id INTEGER PRIMARY KEY,
+    build_id INTEGER REFERENCES builds(id),
+    run_id INTEGER REFERENCES runs(id),
+    created_utc TEXT NOT NULL,
+    author TEXT NOT NULL DEFAULT '',
+    text TEXT NOT NULL CHECK (length(trim(text)) > 0),
+    CHECK ((build_id IS NULL) != (run_id IS NULL))   -- a note is on a build or on a run
+);
+CREATE INDEX notes_build ON notes(build_id);
+CREATE INDEX notes_run ON notes(run_id);
+CREATE TABLE build_tags (
+    build_id INTEGER NOT NULL REFERENCES builds(id),
+    tag TEXT NOT NULL CHECK (length(trim(tag)) > 0),
+    created_utc TEXT NOT NULL,
+    PRIMARY KEY (build_id, tag)
+);
+CREATE INDEX build_tags_tag ON build_tags(tag);
+CREATE TABLE run_tags (
+    run_id INTEGER NOT NULL REFERENCES runs(id),
+    tag TEXT NOT NULL CHECK (length(trim(tag)) > 0),
+    created_utc TEXT NOT NULL,
+    PRIMARY KEY (run_id, tag)
+);
+CREATE INDEX run_tags_tag ON run_tags(tag);
+DROP VIEW run_overview;
+CREATE VIEW run_overview AS
+    SELECT r.id AS run_id, r.status, r.protocol, p.version AS protocol_version, r.started_utc, r.ended_utc,
+           r.n_samples, r.source, r.message, b.id AS build_id, b.name AS build_name, b.template, b.description,
+           b.operator, b.area_cm2,
+           (SELECT COUNT(*) FROM events e WHERE e.run_id = r.id) AS n_events,
+           (SELECT COUNT(*) FROM spectra s WHERE s.run_id = r.id) AS n_spectra,
+           (SELECT group_concat(tag, ', ') FROM (SELECT tag FROM run_tags t WHERE t.run_id = r.id ORDER BY tag)) AS tags
+    FROM runs r JOIN builds b ON b.id = r.build_id LEFT JOIN protocols p ON p.id = r.protocol_id;
+"""
+
+MIGRATIONS = {1: _V1, 2: _V2, 3: _V3}  # version -> script taking the previous version to it
 
 
 def migrate(conn: sqlite3.Connection) -> None:

@@ -25,7 +25,8 @@ COLUMNS = {
     "cycle": ("Cycle Count / 1", "cycle_count"),
     "step": ("Step Count / 1", "step_count", "Step Index / 1", "step_index"),
     "ref_V": ("Reference Potential / V", "reference_potential_volt"),
-    "temperature_degC": ("Ambient Temperature / degC", "ambient_temperature_celsius"),
+    "temperature_degC": ("Ambient Temperature / degC", "ambient_temperature_celsius", "ambient_temperature_degc"),
+    "pressure_Pa": ("Applied Pressure / Pa", "applied_pressure_pa", "applied_pressure_pascal"),
     "unix_time_s": ("Unix Time / s", "unix_time_second"),
     "charge_capacity_Ah": ("Charging Capacity / Ah", "charging_capacity_ah"),
     "discharge_capacity_Ah": ("Discharging Capacity / Ah", "discharging_capacity_ah"),
@@ -33,15 +34,38 @@ COLUMNS = {
 REQUIRED = ("t_s", "voltage_V", "current_A")
 
 
+EIS_COLUMNS = {
+    "frequency_Hz": ("Frequency / Hz", "frequency_hz", "frequency_hertz"),
+    "z_real_ohm": ("Real Impedance / ohm", "real_impedance_ohm"),
+    "z_imag_ohm": ("Imaginary Impedance / ohm", "imaginary_impedance_ohm"),
+}
+
+
 def _key(label: str) -> str:
     return " ".join(label.strip().lower().split())
 
 
 _LOOKUP = {_key(label): name for name, labels in COLUMNS.items() for label in labels}
+_EIS_LOOKUP = {_key(label): name for name, labels in EIS_COLUMNS.items() for label in labels}
 
 
 def looks_like_bdf(header_line: str) -> bool:
     return any(_key(cell) in _LOOKUP for cell in header_line.split(","))
+
+
+def looks_like_bdf_eis(header_line: str) -> bool:
+    """A BDF table of impedance points: Frequency / Hz and the two impedance columns."""
+    return set(EIS_COLUMNS) <= {_EIS_LOOKUP.get(_key(cell)) for cell in header_line.split(",")}
+
+
+def canonical_name(label: str) -> str | None:
+    """Our column name for a BDF label or machine name (None if it is not one we know)."""
+    return _LOOKUP.get(_key(label))
+
+
+def eis_name(label: str) -> str | None:
+    """Our name for a BDF impedance column (frequency_Hz, z_real_ohm, z_imag_ohm), or None."""
+    return _EIS_LOOKUP.get(_key(label))
 
 
 def read_bdf(path: str | Path, time_bug: str = "repair") -> TimeSeries:
@@ -56,6 +80,12 @@ def read_bdf(path: str | Path, time_bug: str = "repair") -> TimeSeries:
         raise FormatError(path, "the file is empty; expected a BDF header such as 'Test Time / s,Voltage / V,Current / A'") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise FormatError(path, f"not a readable CSV table: {exc}") from None
+    return bdf_table(path, raw, time_bug)
+
+
+def bdf_table(path: Path, raw: pd.DataFrame, time_bug: str = "repair") -> TimeSeries:
+    """The checks and renaming of read_bdf over a table already read (CSV text, or the
+    typed columns of a Parquet file); errors count lines as in a CSV with one header line."""
     rename = {}
     for header in raw.columns:
         name = _LOOKUP.get(_key(str(header)))
@@ -87,7 +117,13 @@ def read_bdf(path: str | Path, time_bug: str = "repair") -> TimeSeries:
     frame["t_s"] = _checked_time(path, frame["t_s"].to_numpy(), frame.get("step"), time_bug, warnings, header_of["t_s"])
     for name in ("cycle", "step"):
         if name in frame and frame[name].notna().all():
-            frame[name] = frame[name].astype(np.int64)
+            values = frame[name].to_numpy(dtype=float)
+            fractional = np.flatnonzero(values != np.round(values))
+            if fractional.size:   # a cast would truncate 1.5 to 1 without a word
+                k = int(fractional[0])
+                raise FormatError(path, f"expected a whole number, found {raw[name].iloc[k]!r}", line=k + 2,
+                                  field_name=header_of[name])
+            frame[name] = values.astype(np.int64)
     warnings += current_resolution_warnings(frame["current_A"].to_numpy())
     return TimeSeries(frame, path, warnings)
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+
 class FormatError(ValueError):
     """A file that cannot be read as claimed: names the file, the line (1-based) or
     field, and what was expected there."""
@@ -20,6 +21,11 @@ class FormatError(ValueError):
             where += f", field {field_name!r}"
         super().__init__(f"{where}: {problem}")
         self.path, self.line, self.field_name = Path(path), line, field_name
+
+
+class ReaderMissing(FormatError):
+    """The file may be fine, but reading its format needs an optional package that is
+    not installed: the message says which and what to do instead."""
 
 
 @dataclass

@@ -1,5 +1,6 @@
 """Impedance spectra from the files labs have: headerless three-column CSV
-`frequency,Re Z,Im Z` (impedance.py's convention), Gamry `.DTA` (ZCURVE table) and
+`frequency,Re Z,Im Z` (impedance.py's convention), BDF-labelled impedance tables (the
+station's own EIS export), Gamry `.DTA` (ZCURVE table) and
 ZPlot `.z` (EC-Lab `.mpt`: biologic.py). All give Z in ohm with Im < 0 for capacitive
 points, frequencies in Hz."""
 from __future__ import annotations
@@ -7,8 +8,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
-from notebook.formats.common import FormatError, Spectrum
+from notebook.formats import bdf
+from notebook.formats.common import FormatError, Spectrum, first_bad_number
 
 
 def lines_of(path: Path) -> list[str]:
@@ -108,3 +111,45 @@ def read_zplot(path: str | Path) -> Spectrum:
     if declared is not None and declared != len(f):
         warnings.append(f"{path.name}: the header declares {declared} data points, the file holds {len(f)}")
     return spectrum(path, f, z, warnings, {"technique": "ZPlot"})
+
+
+def read_bdf_eis(path: str | Path) -> list[Spectrum]:
+    """A BDF-labelled table of impedance points (`Frequency / Hz`, `Real Impedance / ohm`,
+    `Imaginary Impedance / ohm`, as the station exports them), one spectrum per value of
+    `Step Count / 1` when it is there; `Test Time / s` and `Cycle Count / 1` of a
+    spectrum's first point go into its meta."""
+    path = Path(path)
+    try:
+        raw = pd.read_csv(path, dtype=str, skipinitialspace=True, encoding="utf-8-sig")
+    except pd.errors.EmptyDataError:
+        raise FormatError(path, "the file is empty; expected a header with 'Frequency / Hz'") from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise FormatError(path, f"not a readable CSV table: {exc}") from None
+    names = {h: bdf.eis_name(h) or bdf.canonical_name(h) for h in raw.columns}
+    wanted = {name: header for header, name in names.items() if name}
+    for name in bdf.EIS_COLUMNS:
+        if name not in wanted:
+            raise FormatError(path, f"missing column {bdf.EIS_COLUMNS[name][0]!r}", line=1)
+    if raw.empty:
+        raise FormatError(path, "the header has no data rows after it", line=2)
+    values = {}
+    for name in ("frequency_Hz", "z_real_ohm", "z_imag_ohm", "step", "t_s", "cycle"):
+        if name not in wanted:
+            continue
+        column = raw[wanted[name]]
+        error = first_bad_number(path, column, 1, "a number")
+        if error:
+            raise error
+        if column.isna().any():
+            k = int(np.flatnonzero(column.isna().to_numpy())[0])
+            raise FormatError(path, "empty value where a number is required", line=k + 2, field_name=wanted[name])
+        values[name] = pd.to_numeric(column).to_numpy()
+    group = values.get("step", np.zeros(len(raw)))
+    out = []
+    for g in pd.unique(group):
+        rows = np.flatnonzero(group == g)
+        meta = {"technique": "BDF", "step": int(g)}
+        meta.update({name: values[name][rows[0]].item() for name in ("t_s", "cycle") if name in values})
+        out.append(spectrum(path, list(values["frequency_Hz"][rows]),
+                            list(values["z_real_ohm"][rows] + 1j * values["z_imag_ohm"][rows]), [], meta))
+    return out

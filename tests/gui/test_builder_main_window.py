@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from PySide6 import QtCore
 
+from acquisition.protocol import preset
 from gui.main_window import MainWindow
 from notebook import Notebook
 
@@ -21,8 +22,7 @@ def window(qtbot, db_path):
 
 
 def run_once(qtbot, window):
-    window.run_panel.cycles.setValue(1)
-    window.run_panel.half_cycle.setValue(0.01)
+    window.run_panel.set_protocol(preset("plate-strip-0.16", cycles=1, half_cycle_h=0.01))
     window.run_panel.speed.setCurrentIndex(window.run_panel.speed.findData("max"))
     assert window.start_run(), window.status_label.text()
     qtbot.waitUntil(lambda: window.run_panel.start.isEnabled(), timeout=30000)

@@ -31,8 +31,8 @@ def test_build_run_monitor_alarm_and_acknowledge(qtbot, window, db_path):
     first = window.monitor.points_drawn
     qtbot.waitUntil(lambda: window.monitor.points_drawn > first, timeout=20000)
     # the bare symmetric cell shorts: latched banner, run closed as shorted
-    qtbot.waitUntil(lambda: window.monitor.banner.isVisible(), timeout=60000)
-    assert "hard short" in window.monitor.banner.text.text()
+    qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=60000)
+    assert "hard short" in window.banner.text.text()
     qtbot.waitUntil(lambda: window.run_panel.start.isEnabled(), timeout=10000)
     run_id = window.session.engine.run_id if window.session else 1
     with Notebook(db_path, read_only=True) as nb:
@@ -40,11 +40,13 @@ def test_build_run_monitor_alarm_and_acknowledge(qtbot, window, db_path):
         assert run["status"] == "shorted" and run["template"] == "sym-bare" and run["n_events"] == 1
         assert nb.samples(run["run_id"]).size == run["n_samples"] > 1000
         assert nb.events(run["run_id"])[0]["acknowledged_utc"] is None
-    # the analysis tab has a row per cycle, with the half-cycle charge 0.16 mAh
-    assert window.analysis.table.rowCount() >= 2
-    assert float(window.analysis.table.item(0, 1).text()) == pytest.approx(0.16, rel=0.01)
-    qtbot.mouseClick(window.monitor.banner.ack, QtCore.Qt.MouseButton.LeftButton)
-    assert not window.monitor.banner.isVisible()
+    # the analysis view opens the run just finished: a row per cycle, the half-cycle charge 0.16 mAh
+    qtbot.waitUntil(lambda: window.analysis.primary == run_id and not window.analysis.busy, timeout=30000)
+    per_cycle = window.analysis.pages["plate-strip"].tables()["per cycle"]
+    assert len(per_cycle) >= 2
+    assert per_cycle["Plated (mAh)"].iloc[0] == pytest.approx(0.16, rel=0.01)
+    qtbot.mouseClick(window.banner.ack, QtCore.Qt.MouseButton.LeftButton)
+    assert not window.banner.isVisible()
     with Notebook(db_path, read_only=True) as nb:
         event = nb.events(run_id)[0]
         assert event["acknowledged_utc"] is not None and event["kind"] == "hard_short"
@@ -86,3 +88,9 @@ def test_a_full_cell_runs_the_rate_test(qtbot, window, db_path):
         assert run["status"] == "completed" and run["template"] == "full-agc"
         discharges = [s for s in nb.steps(run["run_id"]) if s["label"] == "discharge"]
         assert len(discharges) == 12
+
+
+def test_the_eis_preset_says_the_analyser_stops_at_20_hz(qtbot, window):
+    window.run_panel.protocol.setCurrentIndex(window.run_panel.protocol.findData("eis"))
+    assert "stops at 20 Hz" in window.run_panel.note.text()
+    assert window.protocol_editor.draft.name == "eis"

@@ -149,7 +149,7 @@ def test_a_version_1_notebook_is_migrated_forward_with_its_data(db_path):
     conn.commit()
     conn.close()
     with Notebook(db_path) as nb:
-        assert nb.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        assert nb.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         assert nb.run(1)["status"] == "completed"
         assert nb.spectra(1) == []
 
@@ -165,3 +165,16 @@ def test_spectra_round_trip(db_path):
         (back,) = nb.spectra(run_id)
         assert np.array_equal(back["freq_hz"], freqs) and np.array_equal(back["z"], z)
         assert back["instrument"] == "E4990A" and back["t_s"] == 12.0
+
+
+def test_new_notebooks_use_64k_pages_and_a_damaged_chunk_is_named(db_path):
+    run_id, _, _ = write_run(db_path)
+    conn = sqlite3.connect(db_path)
+    assert conn.execute("PRAGMA page_size").fetchone()[0] == 65536
+    second = conn.execute("SELECT first_index FROM sample_chunks WHERE run_id = ? ORDER BY first_index LIMIT 1 OFFSET 1",
+                          (run_id,)).fetchone()[0]
+    conn.execute("UPDATE sample_chunks SET n = n - 1 WHERE run_id = ? AND first_index = ?", (run_id, second))
+    conn.commit()
+    conn.close()
+    with Notebook(db_path) as nb, pytest.raises(NotebookError, match=f"the sample chunk at index {second} is damaged"):
+        nb.samples(run_id)

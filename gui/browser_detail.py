@@ -1,0 +1,174 @@
+"""One run or one build opened in the browser: what it is (the run with its protocol and
+the build sheet of its cell), its events, and its notes and tags, which can be added
+here. Notes are only ever added; tags can be added and removed. A notebook opened
+read-only shows everything and offers no editing."""
+from __future__ import annotations
+
+import json
+import re
+
+from PySide6 import QtCore, QtWidgets
+
+from notebook import Notebook, NotebookError
+from notebook.export import build_sheet
+
+
+def demoted(markdown: str, levels: int = 2) -> str:
+    """Headings `levels` smaller: a document's title reads as a heading in a side pane."""
+    return re.sub(r"^(#+) ", lambda m: "#" * min(6, len(m.group(1)) + levels) + " ", markdown, flags=re.MULTILINE)
+
+
+def run_markdown(notebook: Notebook, run_id: int) -> str:
+    run = notebook.run(run_id)
+    protocol = notebook.protocol(run_id)
+    version = f" v{protocol['version']}" if protocol["version"] else ""
+    lines = [f"# Run {run_id}: {run['status']}", "",
+             f"- started {run['started_utc']}" + (f", ended {run['ended_utc']}" if run["ended_utc"] else ""),
+             f"- {run['n_samples']:,} samples"]
+    if run["message"]:
+        lines.append(f"- {run['message']}")
+    if run["source"]:
+        imported = json.loads(run["provenance_json"]).get("import", {})
+        lines.append(f"- imported from `{run['source']}` ({imported.get('format', '')}); "
+                     f"steps {imported.get('steps', '')}")
+    lines += ["", f"## Protocol {protocol['name']}{version}", "",
+              json.dumps(protocol["definition"], separators=(", ", ": ")), ""]   # a paragraph: it wraps
+    sheet = build_sheet(notebook, run["build_id"]).replace("# ", "# Build: ", 1)
+    return demoted("\n".join(lines) + "\n" + demoted(sheet, 1))
+
+
+class DetailView(QtWidgets.QWidget):
+    """Shows a run (show_run) or a build (show_build); notes and tags go to what is shown."""
+    changed = QtCore.Signal()    # a note or tag was added or removed: lists may need refreshing
+
+    def __init__(self, notebook: Notebook, parent: QtWidgets.QWidget | None = None):
+        super().__init__(parent)
+        self.notebook = notebook
+        self.target: dict[str, int] = {}          # {"run_id": n} or {"build_id": n}
+        self.text = QtWidgets.QTextBrowser()
+        self.text.setOpenLinks(False)
+        self.events = QtWidgets.QTableWidget(0, 4)
+        self.events.setHorizontalHeaderLabels(["Time (h)", "Event", "Severity", "Message"])
+        self.events.horizontalHeader().setStretchLastSection(True)
+        self.events.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.notes = QtWidgets.QListWidget()
+        self.notes.setWordWrap(True)
+        self.notes.setMaximumHeight(120)
+        self.note_text = QtWidgets.QLineEdit(placeholderText="Write a note and press Enter")
+        self.add_note = QtWidgets.QPushButton("Add note")
+        self.tags = QtWidgets.QListWidget()
+        self.tags.setMaximumHeight(90)
+        self.tag_text = QtWidgets.QLineEdit(placeholderText="New tag")
+        self.add_tag = QtWidgets.QPushButton("Add tag")
+        self.remove_tag = QtWidgets.QPushButton("Remove tag")
+        self.problem = QtWidgets.QLabel()
+        self.problem.setStyleSheet("color: #b00020")
+
+        annotate = QtWidgets.QWidget()
+        form = QtWidgets.QGridLayout(annotate)
+        form.setContentsMargins(0, 0, 0, 0)
+        self.notes_label = QtWidgets.QLabel("Notes")
+        form.addWidget(self.notes_label, 0, 0, 1, 2)
+        form.addWidget(self.notes, 1, 0, 1, 2)
+        form.addWidget(self.note_text, 2, 0)
+        form.addWidget(self.add_note, 2, 1)
+        form.addWidget(QtWidgets.QLabel("Tags"), 3, 0, 1, 2)
+        form.addWidget(self.tags, 4, 0, 1, 2)
+        form.addWidget(self.tag_text, 5, 0)
+        tag_buttons = QtWidgets.QHBoxLayout()
+        tag_buttons.addWidget(self.add_tag)
+        tag_buttons.addWidget(self.remove_tag)
+        form.addLayout(tag_buttons, 5, 1)
+        form.addWidget(self.problem, 6, 0, 1, 2)
+
+        self.lower = QtWidgets.QTabWidget()
+        self.lower.addTab(annotate, "Notes and tags")
+        self.lower.addTab(self.events, "Events")
+        splitter = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
+        splitter.addWidget(self.text)
+        splitter.addWidget(self.lower)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(splitter)
+
+        self.note_text.returnPressed.connect(self._add_note)
+        self.add_note.clicked.connect(self._add_note)
+        self.tag_text.returnPressed.connect(self._add_tag)
+        self.add_tag.clicked.connect(self._add_tag)
+        self.remove_tag.clicked.connect(self._remove_tag)
+        if notebook.read_only:
+            for widget in (self.note_text, self.add_note, self.tag_text, self.add_tag, self.remove_tag):
+                widget.setEnabled(False)
+                widget.setToolTip("The notebook is open read-only")
+        self.show_nothing()
+
+    def show_nothing(self) -> None:
+        self.target = {}
+        self.text.setMarkdown("Select a run or a build to see it here.")
+        self.events.setRowCount(0)
+        self.notes.clear()
+        self.tags.clear()
+        self._enable(False)
+
+    def show_run(self, run_id: int) -> None:
+        self.target = {"run_id": run_id}
+        self.text.setMarkdown(run_markdown(self.notebook, run_id))
+        events = self.notebook.events(run_id)
+        self.events.setRowCount(len(events))
+        for row, e in enumerate(events):
+            for col, value in enumerate((f"{e['t_s'] / 3600:.3f}", e["kind"], e["severity"], e["message"])):
+                self.events.setItem(row, col, QtWidgets.QTableWidgetItem(value))
+        self.lower.setTabText(1, f"Events ({len(events)})")
+        self.notes_label.setText(f"Notes on run {run_id} (notes on its build are in the sheet above)")
+        self._show_annotations()
+
+    def show_build(self, build_id: int) -> None:
+        self.target = {"build_id": build_id}
+        self.text.setMarkdown(demoted(build_sheet(self.notebook, build_id)))
+        self.events.setRowCount(0)
+        self.lower.setTabText(1, "Events")
+        self.notes_label.setText(f"Notes on build {build_id}")
+        self._show_annotations()
+
+    def _show_annotations(self) -> None:
+        self.notes.clear()
+        for note in self.notebook.notes(**self.target):
+            by = f", {note['author']}" if note["author"] else ""
+            self.notes.addItem(f"{note['text']}   ({note['created_utc'][:16].replace('T', ' ')}{by})")
+        self.tags.clear()
+        self.tags.addItems(self.notebook.tags(**self.target))
+        self.problem.clear()
+        self._enable(True)
+
+    def _enable(self, on: bool) -> None:
+        editable = on and not self.notebook.read_only
+        for widget in (self.note_text, self.add_note, self.tag_text, self.add_tag, self.remove_tag):
+            widget.setEnabled(editable)
+
+    def _edit(self, action) -> bool:
+        """Run one annotation; a refusal (empty note, comma in a tag) is shown, not raised."""
+        try:
+            action()
+        except NotebookError as exc:
+            self.problem.setText(str(exc))
+            return False
+        self._show_annotations()
+        if "build_id" in self.target:   # a build's notes and tags are part of its sheet
+            self.text.setMarkdown(demoted(build_sheet(self.notebook, self.target["build_id"])))
+        self.changed.emit()
+        return True
+
+    def _add_note(self) -> None:
+        if self.target and self._edit(lambda: self.notebook.add_note(self.note_text.text(), **self.target)):
+            self.note_text.clear()
+
+    def _add_tag(self) -> None:
+        if self.target and self._edit(lambda: self.notebook.add_tag(self.tag_text.text(), **self.target)):
+            self.tag_text.clear()
+
+    def _remove_tag(self) -> None:
+        item = self.tags.currentItem()
+        if self.target and item is not None:
+            self._edit(lambda: self.notebook.remove_tag(item.text(), **self.target))

@@ -1,0 +1,200 @@
+"""The live monitor as an operator uses it: a long history drawn from the pyramid,
+following the newest samples, zooming without stopping the stream, the cursor
+read-out, export of the view, EIS sweeps from the simulated bench, per-cycle figures
+of a real run, and the latched alarm banner."""
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+from PySide6 import QtCore, QtGui, QtWidgets
+from PySide6.QtTest import QTest
+
+import cell
+from acquisition.live import LiveBuffer
+from acquisition.protocol import EisStep, preset
+from acquisition.session import prepare_run
+from gui.monitor import AlarmBanner, MonitorFeed, MonitorWidget
+from notebook import Notebook
+from notebook.samples import empty_samples
+
+
+def history(n: int, start: int = 0) -> np.ndarray:
+    data = empty_samples(n)
+    k = np.arange(start, start + n)
+    data["t"] = k * 1.0
+    data["current"] = np.where(k % 7200 < 3600, 1.6e-4, -1.6e-4)
+    data["voltage"] = 3.7 + 0.3 * np.sin(k / 5000.0) + 1e-3 * np.cos(k * 1.7)
+    data["voltage"][k == 1_234_567] = 4.5        # one spike in the whole history
+    data["pressure"] = 5.0
+    data["cycle"] = k // 7200 + 1
+    return data
+
+
+@pytest.fixture
+def monitor(qtbot):
+    widget = MonitorWidget()
+    qtbot.addWidget(widget)
+    widget.resize(1200, 800)
+    widget.show()
+    yield widget
+    widget.detach()
+
+
+def wheel(view, steps: int = 1) -> None:
+    """What a mouse wheel does over a plot."""
+    viewport = view.viewport()
+    centre = QtCore.QPointF(viewport.rect().center())
+    event = QtGui.QWheelEvent(centre, QtCore.QPointF(viewport.mapToGlobal(centre.toPoint())), QtCore.QPoint(0, 0),
+                              QtCore.QPoint(0, 120 * steps), QtCore.Qt.MouseButton.NoButton,
+                              QtCore.Qt.KeyboardModifier.NoModifier, QtCore.Qt.ScrollPhase.NoScrollPhase, False)
+    QtWidgets.QApplication.sendEvent(viewport, event)
+
+
+def x_range(monitor) -> list[float]:
+    return monitor.traces["voltage"].plot.getViewBox().viewRange()[0]
+
+
+def test_a_long_history_is_drawn_as_its_envelope_and_follows_the_stream(qtbot, monitor):
+    buffer = LiveBuffer()
+    buffer.append(history(2_000_000))
+    feed = MonitorFeed(buffer, title="Channel 1 · bench")
+    monitor.attach(feed)
+    qtbot.waitUntil(lambda: monitor.points_drawn == 2_000_000)
+    x, y = monitor.traces["voltage"].curve.getData()
+    width = monitor.traces["voltage"].plot.getViewBox().width()
+    assert x.size <= 2 * 4 * (width + 2)                 # about the screen, not the run
+    assert np.nanmax(y) == 4.5                            # a one-sample spike is never lost
+    assert np.nanmin(y) == pytest.approx(buffer.view()["voltage"].min())
+    assert monitor.traces["pressure"].widget.isVisible() and not monitor.traces["ref"].widget.isVisible()
+    assert "2,000,000 samples" in monitor.progress.text() and "Cycle 278" in monitor.progress.text()
+    # new samples arrive: drawn on the next frames, the view keeps the newest at its right edge
+    buffer.append(history(36_000, start=2_000_000))
+    qtbot.waitUntil(lambda: monitor.points_drawn == 2_036_000)
+    assert x_range(monitor)[1] == pytest.approx(2_035_999 / 3600, rel=0.03)
+    assert x_range(monitor)[1] >= 2_035_999 / 3600
+
+
+def test_zooming_stops_following_but_never_the_stream(qtbot, monitor):
+    buffer = LiveBuffer()
+    buffer.append(history(200_000))
+    monitor.attach(MonitorFeed(buffer))
+    qtbot.waitUntil(lambda: monitor.points_drawn == 200_000)
+    wheel(monitor.traces["voltage"].widget, 6)           # zoom in around the middle
+    assert not monitor.follow.isChecked()
+    zoomed = x_range(monitor)
+    assert zoomed[1] - zoomed[0] < 0.5 * 200_000 / 3600
+    # the run goes on: samples keep being taken in, the view stays where the operator put it
+    buffer.append(history(10_000, start=200_000))
+    qtbot.waitUntil(lambda: monitor.points_drawn == 210_000)
+    assert x_range(monitor) == pytest.approx(zoomed)
+    # linked plots show the same span; deep in, the raw samples themselves are drawn
+    assert monitor.traces["current"].plot.getViewBox().viewRange()[0] == pytest.approx(zoomed)
+    for _ in range(8):
+        wheel(monitor.traces["voltage"].widget, 3)
+    qtbot.waitUntil(lambda: not monitor._view_dirty)
+    x, y = monitor.traces["voltage"].curve.getData()
+    data = buffer.view()
+    k = np.searchsorted(data["t"], x[0] * 3600)
+    assert 10 <= y.size < 1000
+    np.testing.assert_array_equal(y, data["voltage"][k : k + y.size])
+    # "Show all" follows the whole run again
+    qtbot.mouseClick(monitor.show_all, QtCore.Qt.MouseButton.LeftButton)
+    assert monitor.follow.isChecked()
+    lo, hi = x_range(monitor)
+    assert lo <= 0 and hi >= 209_999 / 3600
+
+
+def test_the_cursor_reads_out_the_nearest_sample_with_units(qtbot, monitor):
+    buffer = LiveBuffer()
+    buffer.append(history(100_000))
+    monitor.attach(MonitorFeed(buffer))
+    qtbot.waitUntil(lambda: monitor.points_drawn == 100_000)
+    view = monitor.traces["voltage"].widget
+    centre = view.viewport().rect().center()
+    QTest.mouseMove(view.viewport(), centre)
+    t_h = view.getPlotItem().getViewBox().mapSceneToView(view.mapToScene(centre)).x()
+    k = int(np.argmin(np.abs(buffer.view()["t"] - t_h * 3600)))
+    sample = buffer.view()[k]
+    text = monitor.cursor_readout.text()
+    assert f"t = {t_h:.4f} h" in text and f"#{k:,} " in text
+    assert f"V = {sample['voltage']:.4g} V" in text and "I = 160 µA" in text and "P = 5.000 MPa" in text
+    assert all(trace.cursor_v.isVisible() for trace in monitor.traces.values())
+    assert monitor.traces["voltage"].cursor_h.isVisible() and not monitor.traces["current"].cursor_h.isVisible()
+
+
+def test_the_current_view_exports_as_png_and_svg(qtbot, monitor, tmp_path):
+    buffer = LiveBuffer()
+    buffer.append(history(50_000))
+    monitor.attach(MonitorFeed(buffer))
+    qtbot.waitUntil(lambda: monitor.points_drawn == 50_000)
+    png = monitor.export_view(tmp_path / "view.png")
+    image = QtGui.QImage(str(png))
+    assert image.size() == monitor.plots.size()
+    svg = ET.parse(monitor.export_view(tmp_path / "view.svg")).getroot()
+    polylines = [e for e in svg.iter() if e.tag.endswith("polyline") or e.tag.endswith("path")]
+    assert len(polylines) > 10                            # vector traces, not a picture of them
+    assert "Cell voltage" in (tmp_path / "view.svg").read_text()
+    with pytest.raises(ValueError, match=".png or .svg"):
+        monitor.export_view(tmp_path / "view.jpg")
+
+
+def test_eis_sweeps_from_the_bench_appear_as_nyquist_and_bode(qtbot, monitor, db_path):
+    buffer = LiveBuffer()
+    protocol = preset("eis", repeats=2, rest_s=60.0)
+    stack = cell.from_template("sym-agc")
+    with Notebook(db_path) as nb:
+        session = prepare_run(nb, stack, protocol, speed="max", listeners=[buffer])
+        feed = MonitorFeed(buffer, progress=session.engine.progress,
+                           expects_eis=any(isinstance(s, EisStep) for s in protocol.expand(stack)))
+        monitor.attach(feed)
+        assert monitor.eis_column.isVisible()           # shown from the start: this run sweeps
+        try:
+            session.engine.start()
+            qtbot.waitUntil(lambda: monitor._spectra_drawn[0] == 2, timeout=60000)
+        finally:
+            session.engine.join(60)
+            session.close()
+    last = buffer.spectra[-1]
+    curves = monitor.nyquist.getPlotItem().listDataItems()
+    assert len(curves) == 2
+    x, y = curves[-1].getData()
+    np.testing.assert_allclose(x, last["z"].real)
+    np.testing.assert_allclose(y, -last["z"].imag)
+    magnitude = monitor.bode_mag.getPlotItem().listDataItems()[-1].getOriginalDataset()[1]   # not the log10 shown
+    np.testing.assert_allclose(magnitude, np.abs(last["z"]))
+    assert "sweep 2" in monitor.nyquist_title.text() and "51 points, 10 mV" in monitor.nyquist_title.text()
+
+
+def test_progress_and_per_cycle_figures_of_a_real_run(qtbot, monitor, db_path):
+    buffer = LiveBuffer()
+    with Notebook(db_path) as nb:
+        session = prepare_run(nb, cell.from_template("sym-agc"), preset("plate-strip-0.16", cycles=3, half_cycle_h=0.1),
+                              speed="max", listeners=[buffer])
+        feed = MonitorFeed(buffer, title="Channel 1", progress=session.engine.progress)
+        monitor.attach(feed)
+        session.engine.run()
+        session.close()
+    feed.state = session.engine.status
+    monitor.redraw()
+    assert session.engine.status == "completed"
+    text = monitor.progress.text()
+    assert "Cycle 3" in text and "step 6 of 6" in text and "elapsed 36 min" in text and "remaining —" in text
+    # 0.16 mA/cm2 on 1 cm2 for 0.1 h: 0.016 mAh each way
+    figures = monitor.cycle_figures.text()
+    assert "Last full cycle 2: Q+ 0.016 mAh, Q− 0.016 mAh" in figures and "CE (Q−/Q+) 100.00%" in figures
+    assert monitor.heading.text() == "Channel 1 — completed"
+
+
+def test_the_banner_latches_each_channel_until_acknowledged(qtbot):
+    banner = AlarmBanner()
+    qtbot.addWidget(banner)
+    banner.raise_alarm(3, "hard short at 9.6 h")
+    banner.raise_alarm(1, "soft short at 3.7 V")
+    assert banner.isVisible() and banner._beep.isActive()
+    assert banner.text.text().splitlines()[1:] == ["Channel 1: soft short at 3.7 V", "Channel 3: hard short at 9.6 h"]
+    with qtbot.waitSignal(banner.acknowledged) as signal:
+        qtbot.mouseClick(banner.ack, QtCore.Qt.MouseButton.LeftButton)
+    assert signal.args == [[1, 3]]
+    assert not banner.isVisible() and not banner._beep.isActive() and banner.latched == {}
