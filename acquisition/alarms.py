@@ -16,8 +16,12 @@ def default_settings(stack: Stack) -> dict:
     """Detector kind -> settings for this cell. Li | Li: a collapse of polarisation is a
     hard short. Full cells: a charge that stops raising the voltage, runs past the
     theoretical capacity or drops abruptly is a soft short. Half cells sit near 0 V by
-    design. Every cell: a voltage far outside its normal window, and pressure drift."""
+    design. Every built cell: a voltage far outside its normal window, and pressure drift."""
     kinds = stack.kinds()
+    if not kinds:
+        # An imported run with no build: its chemistry and voltage window are unknown,
+        # but an abrupt drop while charging is suspicious in any cell.
+        return {"sudden_drop": SuddenDropSettings()}
     if "cathode" in kinds:
         out = {"soft_short": SoftShortSettings(capacity_mAh=cell.figures(stack).capacity_mAh),
                "sudden_drop": SuddenDropSettings(),

@@ -129,3 +129,20 @@ def test_replay_command_headless_json_and_bad_thresholds(shorted_run):
     assert bad.returncode == 2 and "KIND.NAME=VALUE" in bad.stderr
     bad = cli("--headless", "--threshold", "hard_short.bogus=1")
     assert bad.returncode == 2 and "unknown threshold bogus" in bad.stderr
+
+
+def test_an_imported_run_replays_too(tmp_path):
+    from conftest import SHARED_DATA
+    from notebook.importer import import_file
+    path = tmp_path / "imported.sqlite"
+    with Notebook(path) as nb:
+        result = import_file(nb, SHARED_DATA / "cycling" / "SINTEF__LiGrR2032__2024-04-30__25degC__Landt.bdf.csv")
+    run_id = result.run_id
+    replayed = replay_headless(path, run_id)
+    assert set(replayed["thresholds"]) == {"sudden_drop"}       # an unknown cell: no voltage window assumed
+    sink = Collector()
+    player = ReplayPlayer(path, run_id, speed=math.inf, listeners=[sink])
+    player.start()
+    player.join(30)
+    player.close()
+    assert sum(b.size for b in sink.batches) == 25162 and sink.statuses[-1] == "completed"
