@@ -30,6 +30,7 @@ from notebook.writer import RunWriter
 log = logging.getLogger(__name__)
 
 SHORT_KINDS = ("hard_short", "soft_short", "sudden_drop")
+SWEEP_PART = 8     # EIS points per part of a sweep handed on as the spectrum grows
 
 
 class RunListener(Protocol):
@@ -288,19 +289,27 @@ class RunEngine:
 
     def _sweep(self, smu, writer: RunWriter, step_index: int, step: EisStep) -> None:
         """An impedance sweep at rest: the SMU goes to high impedance so it does not load
-        the cell, the analyser sweeps, and the spectrum is stored and handed on."""
+        the cell, and the analyser sweeps in parts of a few points, so the monitor draws
+        the spectrum as it grows; the whole spectrum is stored at the end."""
         smu.safe_off()
         eis = self.bench.eis
-        freqs, z = eis.sweep(step.f_start_hz, step.f_stop_hz, step.points, step.amplitude_v)
-        # A sweep takes about five periods a point at the low end: let simulated time pass too.
-        self.clock.sleep(float(np.sum(np.maximum(5.0 / freqs, 0.01))))
+        freqs = np.geomspace(step.f_start_hz, step.f_stop_hz, step.points)
+        bounds = list(range(0, step.points, SWEEP_PART)) + [step.points]
+        if bounds[-1] - bounds[-2] < 2:      # every part needs two points: fold a lone one in
+            bounds.pop(-2)
         spectrum = {"run_id": self.run_id, "spectrum": self._spectra, "t_s": self._last_t, "step": step_index,
                     "cycle": step.cycle, "amplitude_v": step.amplitude_v, "instrument": eis.name,
-                    "freq_hz": freqs, "z": z}
+                    "freq_hz": np.zeros(0), "z": np.zeros(0, dtype=complex), "complete": False}
+        for lo, hi in zip(bounds, bounds[1:]):
+            f, z = eis.sweep(freqs[lo], freqs[hi - 1], hi - lo, step.amplitude_v, step.dc_bias_v)
+            # A sweep takes about five periods a point at the low end: let simulated time pass too.
+            self.clock.sleep(float(np.sum(np.maximum(5.0 / f, 0.01))))
+            spectrum = {**spectrum, "freq_hz": np.concatenate([spectrum["freq_hz"], f]),
+                        "z": np.concatenate([spectrum["z"], z]), "complete": hi == step.points}
+            for listener in self.listeners:
+                listener.on_spectrum(spectrum)
         self._spectra += 1
         writer.spectrum(spectrum)
-        for listener in self.listeners:
-            listener.on_spectrum(spectrum)
 
     def _report_fault(self, writer: RunWriter, retries: int, instrument: str, command: str, detail: str,
                       attempt: int) -> None:

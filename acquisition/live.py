@@ -46,5 +46,9 @@ class LiveBuffer:
         pass
 
     def on_spectrum(self, spectrum: dict) -> None:
+        """A sweep arrives in parts: each part replaces the last one of the same spectrum."""
         with self._lock:
-            self.spectra.append(spectrum)
+            if self.spectra and self.spectra[-1]["spectrum"] == spectrum["spectrum"]:
+                self.spectra[-1] = spectrum
+            else:
+                self.spectra.append(spectrum)

@@ -38,6 +38,7 @@ class EisStep:
     points: int
     amplitude_v: float
     cycle: int
+    dc_bias_v: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,7 @@ def _check_specs(specs, path: str, problems: list, depth: int = 0) -> None:
             _number(spec, "f_stop_hz", p, problems, 0)
             _number(spec, "points", p, problems, 2, 1601, strict_lo=False)
             _number(spec, "amplitude_v", p, problems, 0, 1)
+            _number(spec, "dc_bias_v", p, problems, -40, 40, required=False, strict_lo=False)
         elif kind == "pressure":
             _number(spec, "mpa", p, problems, 0, strict_lo=False)
             _number(spec, "ramp_mpa_s", p, problems, 0, strict_lo=False)
@@ -171,7 +173,8 @@ class StepList:
                                            float(spec["sample_interval_s"])))
                 elif kind == "eis":
                     out.append(EisStep(spec.get("label", "eis"), float(spec["f_start_hz"]), float(spec["f_stop_hz"]),
-                                       int(spec["points"]), float(spec["amplitude_v"]), cycle))
+                                       int(spec["points"]), float(spec["amplitude_v"]), cycle,
+                                       float(spec.get("dc_bias_v") or 0.0)))
                 elif kind == "pressure":
                     out.append(PressureStep(spec.get("label", "pressure"), float(spec["mpa"]),
                                             float(spec.get("ramp_mpa_s", 0.0)), cycle))
@@ -246,14 +249,15 @@ def gitt(current_density_mA_cm2: float = -0.02, pulse_s: float = 60.0, rest_s: f
 
 
 def eis(f_start_hz: float = 1e6, f_stop_hz: float = 20.0, points: int = 51, amplitude_v: float = 0.01,
-        rest_s: float = 600.0, repeats: int = 1, sample_interval_s: float = 10.0, cycles: int | None = None) -> StepList:
+        rest_s: float = 600.0, repeats: int = 1, sample_interval_s: float = 10.0, cycles: int | None = None,
+        dc_bias_v: float = 0.0) -> StepList:
     """Impedance at rest (Fig 2c): an OCV rest, then a sweep. The default range is what
     the E4990A covers; it stops at 20 Hz."""
     return StepList("eis", ({
         "kind": "loop", "repeat": cycles or repeats, "counts_cycles": True, "steps": [
             {"kind": "rest", "duration_s": rest_s, "sample_interval_s": sample_interval_s},
             {"kind": "eis", "f_start_hz": f_start_hz, "f_stop_hz": f_stop_hz, "points": points,
-             "amplitude_v": amplitude_v}]},), voltage_limit_v=5.0)
+             "amplitude_v": amplitude_v, "dc_bias_v": dc_bias_v}]},), voltage_limit_v=5.0)
 
 
 PRESET_FACTORIES = {

@@ -38,6 +38,7 @@ class KeysightE4990A:
     FREQ_RANGE_HZ = (20.0, 120e6)
     LEVEL_RANGE_V = (5e-3, 1.0)
     MAX_POINTS = 1601
+    MAX_BIAS_V = 40.0
 
     def __init__(self, connection: Connection, name: str = "Impedance analyser (Keysight E4990A)"):
         self.connection = connection
@@ -70,10 +71,23 @@ class KeysightE4990A:
             raise LimitError(f"{self.name}: oscillator level {level_v:g} V is outside "
                              f"{self.LEVEL_RANGE_V[0]:g}..{self.LEVEL_RANGE_V[1]:g} V")
 
-    def sweep(self, f_start_hz: float, f_stop_hz: float, points: int, level_v: float) -> tuple[np.ndarray, np.ndarray]:
+    def sweep(self, f_start_hz: float, f_stop_hz: float, points: int, level_v: float,
+              dc_bias_v: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
         """One logarithmic sweep: (frequencies in Hz, complex impedance in ohm), in the
-        order swept (from f_start to f_stop)."""
+        order swept (from f_start to f_stop), optionally on a DC bias (switched off after)."""
         self.check_sweep(f_start_hz, f_stop_hz, points, level_v)
+        if abs(dc_bias_v) > self.MAX_BIAS_V:
+            raise LimitError(f"{self.name}: DC bias {dc_bias_v:g} V is beyond +/-{self.MAX_BIAS_V:g} V")
+        if dc_bias_v:
+            self._write(f":SOUR1:BIAS:VOLT {dc_bias_v:.6g}")
+            self._write(":SOUR1:BIAS:STAT ON")
+        try:
+            return self._sweep(f_start_hz, f_stop_hz, points, level_v)
+        finally:
+            if dc_bias_v:
+                self._write(":SOUR1:BIAS:STAT OFF")
+
+    def _sweep(self, f_start_hz: float, f_stop_hz: float, points: int, level_v: float) -> tuple[np.ndarray, np.ndarray]:
         low, high = sorted((f_start_hz, f_stop_hz))
         self._write(f":SENS1:FREQ:STAR {low:.9g}")
         self._write(f":SENS1:FREQ:STOP {high:.9g}")

@@ -22,6 +22,7 @@ class E4990AEmulator:
 
     def _reset(self) -> None:
         self.start, self.stop, self.points, self.level = 20.0, 1e6, 51, 0.01
+        self.bias_v, self.bias_on = 0.0, False
         self._freqs = np.zeros(0)
         self._z = np.zeros(0, dtype=complex)
 
@@ -46,6 +47,10 @@ class E4990AEmulator:
             return self._errors.pop(0) if self._errors else '+0,"No error"'
         elif header in (":CALC1:PAR1:DEF", ":CALC1:PAR2:DEF", ":SENS1:SWE:TYPE", ":SOUR1:MODE", ":TRIG:SOUR", ":INIT1"):
             pass
+        elif header == ":SOUR1:BIAS:VOLT":
+            self.bias_v = float(args)
+        elif header == ":SOUR1:BIAS:STAT":
+            self.bias_on = args.upper() in ("ON", "1")
         elif header in (":SENS1:FREQ:STAR", ":SENS1:FREQ:STOP"):
             value = float(args)
             if value < 20.0:

@@ -134,3 +134,43 @@ def test_three_electrode_anode_potential_stays_under_10_mv_and_flat_at_0_8_ma_cm
         assert np.all(np.abs(ref) < 0.010)
         assert np.ptp(ref) < 0.1 * np.mean(np.abs(ref))   # flat during stripping
     nb.close()
+
+
+def test_an_eis_sweep_arrives_in_growing_parts_and_is_stored_whole(db_path):
+    from acquisition.live import LiveBuffer
+
+    class Parts(LiveBuffer):
+        def __init__(self):
+            super().__init__()
+            self.sizes = []
+
+        def on_spectrum(self, spectrum):
+            self.sizes.append(spectrum["freq_hz"].size)
+            super().on_spectrum(spectrum)
+
+    nb = Notebook(db_path)
+    parts = Parts()
+    session = prepare_run(nb, cell.from_template("sym-agc"), preset("eis", dc_bias_v=0.0), speed="max", listeners=[parts])
+    try:
+        session.engine.run()
+    finally:
+        session.close()
+    assert parts.sizes == [8, 16, 24, 32, 40, 48, 51]        # 51 points in parts of 8
+    assert len(parts.spectra) == 1 and parts.spectra[0]["complete"]
+    (stored,) = nb.spectra(session.engine.run_id)
+    assert np.allclose(stored["freq_hz"], np.geomspace(1e6, 20.0, 51))
+    nb.close()
+
+
+def test_eis_on_a_dc_bias_switches_the_bias_off_after(db_path):
+    nb = Notebook(db_path)
+    session = prepare_run(nb, cell.from_template("sym-agc"), preset("eis", dc_bias_v=0.005), speed="max")
+    try:
+        session.engine.run()
+        emulator = session.engine.bench.emulators["eis"]
+        assert emulator.bias_v == 0.005 and emulator.bias_on is False
+    finally:
+        session.close()
+    with pytest.raises(ValueError, match=r"dc_bias_v: must be at most 40"):
+        preset("eis", dc_bias_v=50.0)
+    nb.close()
