@@ -23,9 +23,15 @@ test: $(STAMP)
 smoke: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(PY) main.py --smoke docs/smoke.png
 
-bench: $(STAMP)
+bench: $(STAMP) .venv-navani/.installed
 	$(PY) -m pip install --quiet -r requirements-bench.txt  # libraries the benchmarks compare against
 	$(PY) benchmarks/run_all.py
+
+# navani (compared against in bench_analysis.py) needs numpy < 2 and pandas < 3: its own venv.
+.venv-navani/.installed: requirements-bench-navani.txt
+	@test -x .venv-navani/bin/python || $(PYTHON) -m venv .venv-navani
+	.venv-navani/bin/python -m pip install --quiet -r requirements-bench-navani.txt
+	@touch $@
 
 # Eight simulated full cells, 500 cycles each, at once: memory, notebook, analysis checks.
 soak: $(STAMP)

@@ -60,12 +60,41 @@ def spectrum() -> tuple[np.ndarray, np.ndarray]:
     return f, z * (1 + 0.002 * np.random.default_rng(0).standard_normal(f.size))
 
 
+def navani_time(data) -> tuple[float, float] | None:
+    """navani's cycle_summary on the same run, in .venv-navani (see requirements-bench-navani.txt)."""
+    import subprocess
+    import tempfile
+    python = Path(__file__).resolve().parent.parent / ".venv-navani" / "bin" / "python"
+    if not python.exists():
+        print("no .venv-navani (make bench creates it): no navani comparison", file=sys.stderr)
+        return None
+    t, current, voltage, _ = data
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "run.npz"
+        np.savez(path, t=t, current=current, voltage=voltage)
+        result = subprocess.run([str(python), str(Path(__file__).with_name("navani_cycle_summary.py")), str(path)],
+                                capture_output=True, text=True)
+    if result.returncode != 0:
+        print(f"navani failed: {result.stderr.strip().splitlines()[-1:]}", file=sys.stderr)
+        return None
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    return out["seconds"], out["discharge_mAh_cycle_1"]
+
+
 def main() -> None:
     data = run_record()
     ours = median_time(lambda: cycle_summary(*data))
     plain = median_time(lambda: pandas_summary(*data), repeats=3)
     print(json.dumps({"figure": "cycling summary, 10 M samples / 500 cycles", "value": ours, "unit": "s",
                       "baseline": plain, "ratio": plain / ours, "goal": "< 0.5 s (baseline: pandas groupby)"}))
+    navani = navani_time(data)
+    if navani is not None:
+        seconds, theirs = navani
+        mine = float(cycle_summary(*data).cycles["discharge_mAh"].iloc[0])
+        print(json.dumps({"figure": "cycling summary vs navani's cycle_summary, same run", "value": ours, "unit": "s",
+                          "baseline": seconds, "ratio": seconds / ours,
+                          "goal": f">= 10x (navani's table prepared untimed; cycle 1 discharge {mine:.5g} mAh here, "
+                                  f"{theirs:.5g} mAh in navani)"}))
     derived = median_time(lambda: cycle_summary(*data[:3]))
     print(json.dumps({"figure": "  same, cycles numbered from the current", "value": derived, "unit": "s",
                       "baseline": None, "ratio": None, "goal": "< 0.5 s"}))
