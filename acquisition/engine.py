@@ -18,7 +18,7 @@ from typing import Protocol
 import numpy as np
 
 import resources
-from acquisition.protocol import AnyProtocol, CurrentStep, EisStep, PressureStep, is_stop_step
+from acquisition.protocol import AnyProtocol, CurrentStep, EisStep, PressureStep, TemperatureStep, is_stop_step
 from acquisition.alarms import describe, detectors_for
 from analysis.segments import sample_durations
 from cell import Stack
@@ -169,6 +169,9 @@ class RunEngine:
             if isinstance(step, EisStep):
                 self._sweep(smu, writer, step_index, step)
                 continue
+            if isinstance(step, TemperatureStep):
+                self._reach_temperature(step)
+                continue
             if isinstance(step, PressureStep):
                 if self.bench.pressure is None:
                     raise RuntimeError("the protocol changes the stack pressure but no pressure controller is assigned")
@@ -286,6 +289,21 @@ class RunEngine:
             self.clock.sleep(5.0)
             waited += 5.0
         self._pressure_setpoint = mpa
+
+    def _reach_temperature(self, step: TemperatureStep) -> None:
+        """Set the chamber and wait, the cell at rest, until it is within tolerance."""
+        chamber = self.bench.chamber
+        if chamber is None:
+            raise RuntimeError("the protocol sets a temperature but no temperature chamber is assigned (role chamber)")
+        chamber.set_temperature(step.celsius)
+        read = self.bench.temperature.read_temperature if self.bench.temperature is not None else chamber.temperature
+        waited = 0.0
+        while abs(read() - step.celsius) > step.tolerance_c:
+            if waited >= step.timeout_s:
+                raise InstrumentError(chamber.name, f"set-point {step.celsius:g} C",
+                                      f"the cell reached {read():.1f} C, not {step.celsius:g} C, within {step.timeout_s:g} s")
+            self.clock.sleep(30.0)
+            waited += 30.0
 
     def _sweep(self, smu, writer: RunWriter, step_index: int, step: EisStep) -> None:
         """An impedance sweep at rest: the SMU goes to high impedance so it does not load

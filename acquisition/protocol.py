@@ -15,7 +15,7 @@ import cell
 from cell import Stack
 
 UNITS = ("mA", "mA/cm2", "C")
-KINDS = ("cc", "rest", "eis", "pressure", "loop")
+KINDS = ("cc", "rest", "eis", "pressure", "temperature", "loop")
 
 
 # -- concrete steps, for one cell --
@@ -46,6 +46,15 @@ class PressureStep:
     label: str
     mpa: float
     ramp_mpa_s: float
+    cycle: int
+
+
+@dataclass(frozen=True)
+class TemperatureStep:
+    label: str
+    celsius: float
+    tolerance_c: float
+    timeout_s: float
     cycle: int
 
 
@@ -105,6 +114,10 @@ def _check_specs(specs, path: str, problems: list, depth: int = 0) -> None:
         elif kind == "pressure":
             _number(spec, "mpa", p, problems, 0, strict_lo=False)
             _number(spec, "ramp_mpa_s", p, problems, 0, strict_lo=False)
+        elif kind == "temperature":
+            _number(spec, "celsius", p, problems, -40, 150, strict_lo=False)
+            _number(spec, "tolerance_c", p, problems, 0, 20, required=False)
+            _number(spec, "timeout_s", p, problems, 0, 1e6, required=False)
         elif kind == "loop":
             _number(spec, "repeat", p, problems, 1, 100000, strict_lo=False)
             if depth >= 3:
@@ -175,6 +188,10 @@ class StepList:
                     out.append(EisStep(spec.get("label", "eis"), float(spec["f_start_hz"]), float(spec["f_stop_hz"]),
                                        int(spec["points"]), float(spec["amplitude_v"]), cycle,
                                        float(spec.get("dc_bias_v") or 0.0)))
+                elif kind == "temperature":
+                    out.append(TemperatureStep(spec.get("label", "temperature"), float(spec["celsius"]),
+                                               float(spec.get("tolerance_c") or 1.0),
+                                               float(spec.get("timeout_s") or 7200.0), cycle))
                 elif kind == "pressure":
                     out.append(PressureStep(spec.get("label", "pressure"), float(spec["mpa"]),
                                             float(spec.get("ramp_mpa_s", 0.0)), cycle))

@@ -177,6 +177,10 @@ FIELDS = {
     "pressure": (("label", "Label", _Text),
                  ("mpa", "Set-point", lambda: _Number(" MPa", 2, 0.0, 1000.0)),
                  ("ramp_mpa_s", "Ramp", lambda: _Number(" MPa/s", 3, 0.0, 100.0))),
+    "temperature": (("label", "Label", _Text),
+                    ("celsius", "Set-point", lambda: _Number(" °C", 1, -40.0, 150.0)),
+                    ("tolerance_c", "Within", lambda: _Number(" °C", 1, 0.0, 20.0)),
+                    ("timeout_s", "Wait at most", _Duration)),
     "loop": (("repeat", "Repeat", lambda: _Number(" ×", 0, 0, 1000000, integer=True)),
              ("counts_cycles", "Cycles", lambda: _Flag("each pass is a new cycle"))),
 }

@@ -25,10 +25,11 @@ NEW_STEPS: dict[str, dict] = {
     "rest": {"kind": "rest", "duration_s": 600.0, "sample_interval_s": 10.0},
     "eis": {"kind": "eis", "f_start_hz": 1e6, "f_stop_hz": 20.0, "points": 51, "amplitude_v": 0.01},
     "pressure": {"kind": "pressure", "mpa": 5.0, "ramp_mpa_s": 0.1},
+    "temperature": {"kind": "temperature", "celsius": 60.0, "tolerance_c": 1.0, "timeout_s": 7200.0},
     "loop": {"kind": "loop", "repeat": 10, "counts_cycles": True, "steps": []},
 }
 KIND_NAMES = {"cc": "Constant current", "rest": "Rest (open circuit)", "eis": "EIS sweep",
-              "pressure": "Stack pressure", "loop": "Loop"}
+              "pressure": "Stack pressure", "temperature": "Temperature", "loop": "Loop"}
 UNIT_TEXT = {"mA": "mA", "mA/cm2": "mA/cm²", "C": "C"}
 
 
@@ -107,6 +108,8 @@ def summary(spec: dict) -> str:
             return "incomplete sweep"
     if kind == "pressure":
         return f"to {spec.get('mpa', '?')} MPa at {spec.get('ramp_mpa_s', '?')} MPa/s"
+    if kind == "temperature":
+        return f"to {spec.get('celsius', '?')} °C, wait until within ±{spec.get('tolerance_c', 1)} °C"
     if kind == "loop":
         n = len(spec.get("steps") or [])
         return f"× {spec.get('repeat', '?')}, {n} step{'s' if n != 1 else ''}" + (

@@ -10,6 +10,7 @@ import pyvisa
 from cell import Stack
 from instruments.connection import Connection
 from instruments.alicat import AlicatPressureController
+from instruments.chamber import TemperatureChamber
 from instruments.keithley2450 import Keithley2450
 from instruments.keysight_34465a import Keysight34465A
 from instruments.keysight_e4990a import KeysightE4990A
@@ -17,7 +18,8 @@ from instruments.mark10 import Mark10ForceGauge
 from instruments.sim.cells import sim_cell_for
 from instruments.sim.dmm_emulator import Dmm34465AEmulator
 from instruments.sim.e4990a_emulator import E4990AEmulator
-from instruments.sim.fixture_emulators import AlicatEmulator, FixtureState, Mark10Emulator, RtdThermometerEmulator
+from instruments.sim.fixture_emulators import (AlicatEmulator, ChamberEmulator, FixtureState, Mark10Emulator,
+                                               RtdThermometerEmulator, ThermalState)
 from instruments.sim.keithley2450_emulator import Keithley2450Emulator
 from instruments.sim.scpi_server import ScpiServer
 
@@ -33,13 +35,14 @@ class Bench:
     pressure: AlicatPressureController | None = None
     force: Mark10ForceGauge | None = None
     temperature: Keysight34465A | None = None   # a second DMM on an RTD
+    chamber: TemperatureChamber | None = None
     identities: dict[str, str] = field(default_factory=dict)
     emulators: dict = field(default_factory=dict, repr=False)   # simulated bench only
     servers: dict = field(default_factory=dict, repr=False)
     _closers: list = field(default_factory=list, repr=False)
 
     def connections(self) -> list:
-        drivers = (self.smu, self.eis, self.ref, self.pressure, self.force, self.temperature)
+        drivers = (self.smu, self.eis, self.ref, self.pressure, self.force, self.temperature, self.chamber)
         return [driver.connection for driver in drivers if driver is not None]
 
     def close(self) -> None:
@@ -57,8 +60,9 @@ def simulated_bench(stack: Stack, clock, seed: int = 0, timeout_ms: int = 5000) 
     emulators["smu"] = Keithley2450Emulator(cell, clock, trigger_out=emulators.get("ref"))
     # The cell was assembled in the fixture at its stack pressure: it starts there.
     fixture = FixtureState(clock, stack.area_cm2, seed, pressure_mpa=stack.stack_pressure_mpa)
+    thermal = ThermalState(clock, stack.temperature_c)   # the cell starts at the build's temperature
     emulators.update(pressure=AlicatEmulator(fixture), force=Mark10Emulator(fixture),
-                     temperature=RtdThermometerEmulator(stack.temperature_c, seed))
+                     temperature=RtdThermometerEmulator(thermal, seed), chamber=ChamberEmulator(thermal, seed))
     serial = {"pressure", "force"}   # ASCII protocols ended by CR, as on their RS-232 ports
     servers = {role: ScpiServer(emulator, terminator=b"\r" if role in serial else b"\n", scpi=role not in serial)
                for role, emulator in emulators.items()}
@@ -75,6 +79,7 @@ def simulated_bench(stack: Stack, clock, seed: int = 0, timeout_ms: int = 5000) 
                                                     limit_mpa=stack.fixture_limit_mpa),
                   force=Mark10ForceGauge(connect("force", "Force gauge (Mark-10)")),
                   temperature=Keysight34465A(connect("temperature", "Thermometer (Keysight 34465A, RTD)")),
+                  chamber=TemperatureChamber(connect("chamber", "Temperature chamber")),
                   emulators=emulators, servers=servers)
     if "ref" in servers:
         bench.ref = Keysight34465A(connect("ref", "Reference voltmeter (Keysight 34465A)"))

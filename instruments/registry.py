@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from instruments.alicat import AlicatPressureController
+from instruments.chamber import TemperatureChamber
 from instruments.keithley2450 import Keithley2450
 from instruments.keysight_34465a import Keysight34465A
 from instruments.keysight_e4990a import KeysightE4990A
@@ -18,6 +19,7 @@ ROLES = {
     "pressure": "stack-pressure controller",
     "force": "force gauge",
     "temperature": "thermometer",
+    "chamber": "temperature chamber",
 }
 
 
@@ -36,6 +38,7 @@ DRIVERS = (
     DriverInfo("Keysight34465A", Keysight34465A, "34465A", ("ref", "temperature")),
     DriverInfo("AlicatPressureController", AlicatPressureController, "Alicat", ("pressure",), serial=True),
     DriverInfo("Mark10ForceGauge", Mark10ForceGauge, "Mark-10", ("force",), serial=True),
+    DriverInfo("TemperatureChamber", TemperatureChamber, "Chamber", ("chamber",)),
 )
 
 

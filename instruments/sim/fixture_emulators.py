@@ -91,13 +91,62 @@ class Mark10Emulator:
         return None
 
 
+class ThermalState:
+    """The cell's temperature: it follows the chamber's set-point with a lag."""
+    LAG_S = 600.0
+
+    def __init__(self, clock, temperature_c: float):
+        self.clock = clock
+        self.setpoint = temperature_c
+        self._temperature = temperature_c
+        self._t = clock.now()
+        self.lock = threading.Lock()
+
+    @property
+    def temperature_c(self) -> float:
+        with self.lock:
+            now = self.clock.now()
+            if now > self._t:
+                self._temperature = self.setpoint + (self._temperature - self.setpoint) * np.exp(-(now - self._t) / self.LAG_S)
+                self._t = now
+            return self._temperature
+
+
+class ChamberEmulator:
+    IDN = "SolidStack,Chamber SIM,SIM00005,1.0 simulated bench"
+
+    def __init__(self, thermal: ThermalState, seed: int = 0):
+        self.thermal = thermal
+        self.rng = np.random.default_rng(seed + 5)
+
+    def handle(self, command: str) -> str | None:
+        header, _, args = command.strip().partition(" ")
+        header = header.upper()
+        if header == "*IDN?":
+            return self.IDN
+        if header == "*OPC?":
+            return "1"
+        if header == ":SOUR:TEMP":
+            _ = self.thermal.temperature_c          # bring the state to now before the change
+            self.thermal.setpoint = float(args)
+        elif header == ":SOUR:TEMP?":
+            return f"{self.thermal.setpoint:.3f}"
+        elif header == ":MEAS:TEMP?":
+            return f"{self.thermal.temperature_c + 0.05 * self.rng.standard_normal():.3f}"
+        return None
+
+
 class RtdThermometerEmulator:
     """A 34465A measuring a 4-wire PT100 on the cell: `MEAS:TEMP? FRTD,85`."""
     IDN = "Keysight Technologies,34465A,SIM00004,A.03.01 SolidStack simulated bench"
 
-    def __init__(self, temperature_c: float, seed: int = 0):
-        self.temperature_c = temperature_c
+    def __init__(self, thermal: ThermalState, seed: int = 0):
+        self.thermal = thermal
         self.rng = np.random.default_rng(seed + 4)
+
+    @property
+    def temperature_c(self) -> float:
+        return self.thermal.temperature_c
 
     def handle(self, command: str) -> str | None:
         header = command.strip().split(" ")[0].upper().lstrip(":")

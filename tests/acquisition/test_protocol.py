@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
+
 import pytest
 
 import cell
@@ -72,3 +74,37 @@ def test_json_round_trip_and_bad_files():
         StepList.from_json(json.dumps({"name": "x", "program": [], "colour": 1}))
     with pytest.raises(KeyError, match="has no setting speed"):
         preset("rate-test", speed=3)
+
+
+def test_a_temperature_step_waits_for_the_chamber(tmp_path):
+    from acquisition.session import prepare_run
+    from notebook import Notebook
+    protocol = StepList("warm-up", (
+        {"kind": "temperature", "celsius": 60.0, "tolerance_c": 1.0, "timeout_s": 36000},
+        {"kind": "rest", "duration_s": 600, "sample_interval_s": 60},
+    ))
+    with Notebook(tmp_path / "n.sqlite") as nb:
+        session = prepare_run(nb, cell.from_template("sym-agc"), protocol, speed="max")
+        try:
+            assert session.engine.run() == "completed"
+            assert session.engine.bench.chamber.setpoint() == 60.0
+        finally:
+            session.close()
+        temperature = nb.samples(session.engine.run_id)["temperature"]
+        # the cell started at the build's 25 C and was within 1 C of 60 C before the rest began
+        assert np.all(np.abs(temperature - 60.0) <= 1.2)
+    with pytest.raises(ValueError, match=r"steps\[0\]\.celsius: must be at most 150"):
+        StepList("hot", ({"kind": "temperature", "celsius": 200},))
+
+
+def test_a_chamber_that_never_gets_there_fails_the_run_clearly(tmp_path):
+    from acquisition.session import prepare_run
+    from notebook import Notebook
+    protocol = StepList("warm-up", ({"kind": "temperature", "celsius": 60.0, "tolerance_c": 0.5, "timeout_s": 600},))
+    with Notebook(tmp_path / "n.sqlite") as nb:
+        session = prepare_run(nb, cell.from_template("sym-agc"), protocol, speed="max")
+        try:
+            assert session.engine.run() == "failed"     # a 600 s lag cannot close 35 C in 600 s
+        finally:
+            session.close()
+        assert "did not" not in session.engine.message and "not 60 C, within 600 s" in session.engine.message
