@@ -6,9 +6,10 @@ from __future__ import annotations
 from dataclasses import asdict, fields, replace
 
 import cell
-from analysis.shorts import (HardShortDetector, HardShortSettings, PressureDriftDetector, PressureDriftSettings,
-                             SoftShortDetector, SoftShortSettings, SuddenDropDetector, SuddenDropSettings,
-                             VoltageLimitDetector, VoltageLimitSettings)
+from analysis.shorts import (CoulombicEfficiencyDetector, CoulombicEfficiencySettings, HardShortDetector,
+                             HardShortSettings, PressureDriftDetector, PressureDriftSettings, SoftShortDetector,
+                             SoftShortSettings, SuddenDropDetector, SuddenDropSettings, VoltageLimitDetector,
+                             VoltageLimitSettings)
 from cell import Stack
 
 
@@ -25,6 +26,7 @@ def default_settings(stack: Stack) -> dict:
     if "cathode" in kinds:
         out = {"soft_short": SoftShortSettings(capacity_mAh=cell.figures(stack).capacity_mAh),
                "sudden_drop": SuddenDropSettings(),
+               "ce_drop": CoulombicEfficiencySettings(),
                "voltage_limit": VoltageLimitSettings(2.3, 4.4)}
     elif kinds.count("anode") == 2:
         out = {"hard_short": HardShortSettings(), "voltage_limit": VoltageLimitSettings(-0.5, 0.5)}
@@ -35,7 +37,8 @@ def default_settings(stack: Stack) -> dict:
 
 
 DETECTORS = {"hard_short": HardShortDetector, "soft_short": SoftShortDetector, "sudden_drop": SuddenDropDetector,
-             "voltage_limit": VoltageLimitDetector, "pressure_drift": PressureDriftDetector}
+             "voltage_limit": VoltageLimitDetector, "pressure_drift": PressureDriftDetector,
+             "ce_drop": CoulombicEfficiencyDetector}
 
 
 def settings_for(stack: Stack, overrides: dict | None = None) -> dict:
@@ -62,7 +65,8 @@ def describe(detectors: list) -> dict:
 
 
 SETTINGS_CLASSES = {"hard_short": HardShortSettings, "soft_short": SoftShortSettings, "sudden_drop": SuddenDropSettings,
-                    "voltage_limit": VoltageLimitSettings, "pressure_drift": PressureDriftSettings}
+                    "voltage_limit": VoltageLimitSettings, "pressure_drift": PressureDriftSettings,
+                    "ce_drop": CoulombicEfficiencySettings}
 
 
 def detectors_from(stored: dict, overrides: dict | None = None) -> list:

@@ -29,7 +29,7 @@ from notebook.writer import RunWriter
 
 log = logging.getLogger(__name__)
 
-SHORT_KINDS = ("hard_short", "soft_short", "sudden_drop")
+SHORT_KINDS = ("hard_short", "soft_short", "sudden_drop", "ce_drop")
 SWEEP_PART = 8     # EIS points per part of a sweep handed on as the spectrum grows
 
 
@@ -64,6 +64,7 @@ class RunEngine:
         self._last_t = 0.0
         self._spectra = 0
         self._pressure_setpoint: float | None = None   # what the fixture should hold, once reached
+        self._cycle_charge: dict[int, dict] = {}      # cycle -> mAh charged and discharged
         self._stop = threading.Event()
         self._pause = threading.Event()
         self._thread: threading.Thread | None = None
@@ -180,6 +181,9 @@ class RunEngine:
             outcome = self._current_step(smu, writer, step_index, step)
             if outcome is not None:
                 return outcome
+            outcome = self._judge_cycle(smu, writer, step)
+            if outcome is not None:
+                return outcome
         return "completed", ""
 
     def _current_step(self, smu, writer: RunWriter, step_index: int, step: CurrentStep) -> tuple[str, str] | None:
@@ -233,6 +237,26 @@ class RunEngine:
                 self.clock.sleep(min(poll, max(step_end - self.clock.now(), step.sample_interval_s)))
             remaining = left
         writer.step(self._step_summary(step_index, step, acc))
+        return None
+
+    def _judge_cycle(self, smu, writer: RunWriter, step: CurrentStep) -> tuple[str, str] | None:
+        """After a discharge, the cycle's Coulombic efficiency goes to the detectors that
+        judge whole cycles (charge and discharge counted from the step summaries)."""
+        judges = [d for d in self.detectors if hasattr(d, "update_cycle")]
+        if not judges or step.current_a >= 0:
+            return None
+        q = self._cycle_charge.setdefault(step.cycle, {"charge": 0.0, "discharge": 0.0})
+        previous = self._cycle_charge.get(step.cycle - 1, {})
+        rate_changed = abs(previous.get("current_a", 0.0) - q.get("current_a", 0.0)) > 1e-3 * abs(step.current_a)
+        for detector in judges:
+            trip = detector.update_cycle(step.cycle, q["charge"], q["discharge"], self._last_t, max(self.n_samples - 1, 0),
+                                         rate_changed)
+            if trip is not None:
+                smu.safe_off()
+                self._emit_event(writer, trip.kind, "alarm", trip.message, trip.evidence,
+                                 t_s=trip.t_s, sample_index=trip.index)
+                if self.on_trip == "stop" or not self._hold("paused after an alarm: resume or stop"):
+                    return "shorted", trip.message
         return None
 
     def _collect(self, smu, writer: RunWriter, step_index: int, step: CurrentStep, acc: dict):
@@ -347,8 +371,12 @@ class RunEngine:
         for listener in self.listeners:
             listener.on_batch(batch)
 
-    @staticmethod
-    def _step_summary(step_index: int, step, acc: dict) -> dict:
+    def _step_summary(self, step_index: int, step, acc: dict) -> dict:
+        if step.current_a:   # running charge and discharge per cycle, for the cycle judges
+            q = self._cycle_charge.setdefault(step.cycle, {"charge": 0.0, "discharge": 0.0})
+            q["charge" if step.current_a > 0 else "discharge"] += acc["charge"]
+            if step.current_a > 0:
+                q["current_a"] = step.current_a
         return {"step": step_index, "cycle": step.cycle, "label": step.label, "current_a": step.current_a,
                 "t_start": acc["t_start"], "t_end": acc["t_end"], "n_samples": acc["n"],
                 "charge_mah": acc["charge"], "v_mean": acc["v_sum"] / acc["n"] if acc["n"] else None,

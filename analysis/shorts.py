@@ -9,6 +9,7 @@ the sign flip between plating and stripping never trips it.
 """
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -108,10 +109,14 @@ class SoftShortSettings:
     overcharge_fraction: float = 1.10   # charge beyond 110 % of theoretical in one step
     settle_s: float = 120.0
     min_current_a: float = 1e-7
+    fluctuation_v: float = 0.001        # a fall of more than this between samples while charging ...
+    fluctuation_count: int = 5          # ... this many times within the last 20 samples: flickering
 
     def __post_init__(self) -> None:
         if not self.capacity_mAh > 0:
             raise ValueError(f"capacity_mAh must be above 0, got {self.capacity_mAh}")
+        if self.fluctuation_v <= 0 or not 1 <= self.fluctuation_count <= 20:
+            raise ValueError("fluctuation_v must be above 0 and fluctuation_count 1 to 20")
         if not 0 < self.window_fraction < 1 or self.min_rise_v <= 0 or self.overcharge_fraction <= 1:
             raise ValueError("window_fraction in (0, 1), min_rise_v > 0 and overcharge_fraction > 1 are required")
 
@@ -127,6 +132,8 @@ class SoftShortDetector:
         self._step_start = 0.0
         self._step_charge = 0.0          # mAh passed in this charge step
         self._ref = None                 # (charge mAh, voltage, t, index) at the window start
+        self._falls: deque[bool] = deque(maxlen=20)
+        self._last_v: float | None = None
 
     def update(self, t: np.ndarray, current: np.ndarray, voltage: np.ndarray) -> Trip | None:
         s = self.settings
@@ -137,6 +144,8 @@ class SoftShortDetector:
             i, v, tk = float(current[k]), float(voltage[k]), float(t[k])
             if abs(i - self._current) > max(1e-9, 1e-3 * abs(self._current)):
                 self._current, self._step_start, self._step_charge, self._ref = i, self._t_prev, 0.0, None
+                self._falls.clear()
+                self._last_v = None
             dt = tk - self._t_prev
             self._t_prev = tk
             if i < s.min_current_a:      # only constant-current charge is judged
@@ -148,7 +157,18 @@ class SoftShortDetector:
                             f"{s.overcharge_fraction:.0%} of the theoretical {s.capacity_mAh:.3g} mAh",
                             {"criterion": "overcharge", "charge_mAh": self._step_charge, "settings": asdict(s)})
             if tk - self._step_start < s.settle_s:
+                self._last_v = v
                 continue
+            # Flicker: a charging cell's voltage does not keep falling back; a dendrite that
+            # touches and burns through makes it jump down again and again.
+            self._falls.append(self._last_v is not None and self._last_v - v > s.fluctuation_v)
+            self._last_v = v
+            if sum(self._falls) >= s.fluctuation_count:
+                return Trip(self.kind, offset + k, tk, offset + k,
+                            f"soft short: the voltage fell back {sum(self._falls)} times in 20 samples while charging "
+                            f"(at {v:.3f} V, t = {tk / 3600:.2f} h)",
+                            {"criterion": "fluctuation", "falls": int(sum(self._falls)), "voltage_v": v,
+                             "settings": asdict(s)})
             if self._ref is None:
                 self._ref = (self._step_charge, v, tk, offset + k)
                 continue
@@ -270,4 +290,39 @@ class PressureDriftDetector:
             return Trip(self.kind, index, t_s, index,
                         f"pressure drift: {pressure_mpa:.2f} MPa against a set-point of {setpoint_mpa:g} MPa",
                         {"pressure_mpa": pressure_mpa, "setpoint_mpa": setpoint_mpa, "settings": asdict(s)})
+        return None
+
+
+@dataclass(frozen=True)
+class CoulombicEfficiencySettings:
+    """Soft short or side reactions: a cycle's Coulombic efficiency (discharge over
+    charge, cathode-limited cells) falls below a floor."""
+    min_ce: float = 0.97
+    from_cycle: int = 2              # the first cycle's CE is low by nature (formation)
+
+    def __post_init__(self) -> None:
+        if not 0 < self.min_ce < 1 or self.from_cycle < 1:
+            raise ValueError("min_ce must be between 0 and 1 and from_cycle at least 1")
+
+
+class CoulombicEfficiencyDetector:
+    """Fed each finished cycle's charge and discharge (mAh) by the run engine."""
+    kind = "ce_drop"
+
+    def __init__(self, settings: CoulombicEfficiencySettings = CoulombicEfficiencySettings()):
+        self.settings = settings
+
+    def update_cycle(self, cycle: int, charge_mah: float, discharge_mah: float, t_s: float, index: int,
+                     rate_changed: bool = False) -> Trip | None:
+        """rate_changed: the cycle ran at another current than the one before; its CE is
+        not judged (the first cycle at a new rate starts from another state of charge)."""
+        s = self.settings
+        if cycle < s.from_cycle or charge_mah <= 0 or rate_changed:
+            return None
+        ce = discharge_mah / charge_mah
+        if ce < s.min_ce:
+            return Trip(self.kind, index, t_s, index,
+                        f"soft short: Coulombic efficiency of cycle {cycle} fell to {ce:.2%} "
+                        f"({discharge_mah:.4g} of {charge_mah:.4g} mAh came back)",
+                        {"criterion": "ce", "cycle": cycle, "ce": ce, "settings": asdict(s)})
         return None
