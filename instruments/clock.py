@@ -40,6 +40,13 @@ class SimClock:
             self._t += seconds
 
 
+    def jump(self, seconds: float) -> None:
+        """Time leaps ahead at once (a fault to test against: what an instrument does
+        with its own clock when the PC's stalls or is reset)."""
+        with self._lock:
+            self._t += seconds
+
+
 def make_clock(speed: str | float) -> SimClock:
     """A clock from a CLI/GUI speed: a factor against real time, or 'max'."""
     if isinstance(speed, str):

@@ -83,3 +83,29 @@ def test_an_instrument_that_stays_down_fails_the_run_with_an_attributed_error(db
     # what was acquired before the instrument went away is kept
     assert nb.samples(engine.run_id).size == engine.n_samples > 0
     nb.close()
+
+
+class JumpAfter(InjectAfter):
+    def on_batch(self, samples):
+        self.batches += 1
+        if self.batches == self.after:
+            self.clock.jump(1800.0)      # half an hour passes in an instant
+
+
+def test_a_clock_jump_loses_no_sample_and_keeps_the_step_timing(db_path):
+    nb = Notebook(db_path)
+    stack = cell.from_template("sym-agc")
+    clock = make_clock("max")
+    bench = simulated_bench(stack, clock)
+    jumper = JumpAfter(None, None, after=3)
+    jumper.clock = clock
+    engine = RunEngine(db_path, nb.save_build(stack), stack, PROTOCOL, bench, clock, listeners=[jumper])
+    try:
+        assert engine.run() == "completed"
+    finally:
+        bench.close()
+    samples = nb.samples(engine.run_id)
+    assert samples.size == FULL_RUN_SAMPLES                  # the instrument took every reading it was due
+    assert [s["n_samples"] for s in nb.steps(engine.run_id)] == [3600] * 4
+    assert nb.events(engine.run_id) == []
+    nb.close()
