@@ -20,6 +20,10 @@ run: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest
 
+# The long variants too: SIGKILL at a dozen seeded points of a run, and the like.
+test-long: $(STAMP)
+	$(PY) -m pytest --long -m long
+
 smoke: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(PY) main.py --smoke docs/smoke.png
 

@@ -15,15 +15,19 @@ SHARED_DATA = ROOT.parent / "shared" / "data"
 
 def pytest_addoption(parser):
     parser.addoption("--hardware", action="store_true", help="also run tests that need real instruments")
+    parser.addoption("--long", action="store_true", help="also run the long variants (make test-long)")
 
 
 def pytest_collection_modifyitems(config, items):
-    if config.getoption("--hardware"):
-        return
-    skip = pytest.mark.skip(reason="needs real instruments: run with --hardware")
+    skips = {}
+    if not config.getoption("--hardware"):
+        skips["hardware"] = pytest.mark.skip(reason="needs real instruments: run with --hardware")
+    if not config.getoption("--long"):
+        skips["long"] = pytest.mark.skip(reason="a long variant: run with --long (make test-long)")
     for item in items:
-        if "hardware" in item.keywords:
-            item.add_marker(skip)
+        for keyword, skip in skips.items():
+            if keyword in item.keywords:
+                item.add_marker(skip)
 
 
 @pytest.fixture

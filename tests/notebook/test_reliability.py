@@ -55,7 +55,13 @@ def read_available(fd: int) -> bytes:
         out += chunk
 
 
-def test_sigkill_mid_run_loses_at_most_the_last_second(db_path):
+KILL_SEEDS = [0] + [pytest.param(seed, marks=pytest.mark.long) for seed in range(1, 13)]
+
+
+@pytest.mark.parametrize("seed", KILL_SEEDS)
+def test_sigkill_mid_run_loses_at_most_the_last_second(db_path, seed):
+    # seed 0 kills 4 s in; the long variants (pytest --long) at seeded random points
+    run_for = 4.0 if seed == 0 else float(np.random.default_rng(seed).uniform(1.5, 8.0))
     proc = subprocess.Popen([sys.executable, "-c", CHILD, str(db_path)], cwd=ROOT, stdout=subprocess.PIPE, bufsize=0)
     lines, buffer = [], b""
     deadline = time.monotonic() + 60
@@ -66,7 +72,7 @@ def test_sigkill_mid_run_loses_at_most_the_last_second(db_path):
             *complete, buffer = buffer.split(b"\n")
             lines += complete
             first = next((line for line in lines if line.startswith(b"batch ")), None)
-            if first is not None and time.monotonic() - float(first.split()[1]) > 4.0:
+            if first is not None and time.monotonic() - float(first.split()[1]) > run_for:
                 break
         proc.send_signal(signal.SIGSTOP)              # from here on it hands nothing more over
         stopped = time.monotonic()
