@@ -87,7 +87,7 @@ class ReplayPlayer:
         self.status = "ready"
         self.position = 0                     # index of the next sample to play
         self.loop: tuple[float, float] | None = None
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()   # seek() inside the loop-region wrap runs under it too
         self._paused = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -186,6 +186,10 @@ class ReplayPlayer:
                 continue
             with self._lock:
                 batch = self._next_batch()
+                if batch is not None and batch.size:
+                    # Delivered under the lock: a seek waits for it, so no batch from before
+                    # a seek reaches the listeners after it.
+                    self._deliver(batch)
             if batch is None:
                 if self.loop is not None:
                     self.seek(self.loop[0])
@@ -200,8 +204,6 @@ class ReplayPlayer:
             if self.status == "ended":
                 self.status = "running"
                 self._emit("on_status", "running", f"replaying run {self.run_id}")
-            if batch.size:
-                self._deliver(batch)
             if math.isfinite(self.speed):
                 time.sleep(FRAME_S)
         self.status = "completed" if not self._stop.is_set() else "aborted"

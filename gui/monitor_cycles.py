@@ -41,6 +41,10 @@ class CycleTally:
         if new.size == 0:
             return
         t = new["t"]
+        if self.seen == 0 and t.size > 1:
+            # A stream may begin mid-run (a replay that seeks): its first sample stands for one
+            # sample interval, not for all the time since t = 0.
+            self._t_last = float(t[0] - (t[1] - t[0]))
         dt = sample_durations(np.concatenate(([self._t_last], t)))[1:]
         current, voltage = new["current"], new["voltage"]
         q = np.abs(current) * dt / 3.6                 # A s -> mAh

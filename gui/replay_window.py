@@ -78,6 +78,7 @@ class ReplayWindow(QtWidgets.QMainWindow):
 
         self.player: ReplayPlayer | None = None
         self._user_paused = False
+        self._marked: dict[tuple, set] = {}     # (t, kind) -> origins marked there
         self._start_player(parse_speed(speed))
         duration = float(self.player.samples["t"][-1]) if self.player.samples.size else 0.0
         self.position.setRange(0, max(1, int(duration)))
@@ -107,6 +108,7 @@ class ReplayWindow(QtWidgets.QMainWindow):
 
     def _attach_fresh_feed(self) -> None:
         """A seek starts the stream again at the new place: a fresh buffer and feed."""
+        self._marked = {}
         self.buffer = LiveBuffer()
         self.player.listeners[0] = self.buffer
         self.feed = MonitorFeed(self.buffer, title=f"Replay of run {self.run_id}", state="running",
@@ -173,8 +175,18 @@ class ReplayWindow(QtWidgets.QMainWindow):
             self.position_label.setText(f"t = {t / 3600:.3f} h")
 
     def _on_event(self, channel: int, event: dict) -> None:
-        origin = "logged" if event.get("origin") == "original" else "replay"
-        self.monitor.mark_event(event["t_s"], f"{origin}: {event['kind'].replace('_', ' ')}")
+        """Mark each alarm once: where the re-evaluation fires where the run's own alarm
+        was logged, one marker says both; where they differ, each gets its own."""
+        kind = event["kind"].replace("_", " ")
+        key = (round(event["t_s"]), event["kind"])
+        seen = self._marked.setdefault(key, set())
+        seen.add(event.get("origin", "replay"))
+        if len(seen) == 1:
+            origin = "logged" if event.get("origin") == "original" else "replay"
+            self.monitor.mark_event(event["t_s"], f"{origin}: {kind}")
+        else:
+            self.note.setText(f"The re-evaluation fires where the run's own {kind} alarm was logged "
+                              f"(t = {event['t_s'] / 3600:.3f} h).")
 
     def _on_status(self, channel: int, status: str, message: str) -> None:
         self.feed.state = status

@@ -125,6 +125,28 @@ def capture_analysis(app, window, out: Path) -> None:
         window.grab().save(str(out / f"{name}.png"))
 
 
+def capture_replay(app, nb: Notebook, out: Path) -> None:
+    """The asymmetric cell's run replayed at 3600x, paused just after its short: the
+    logged alarm and the re-evaluated one at the same place."""
+    from gui.replay_window import ReplayWindow
+    run_id = headless_run(nb, "asym-agc", "plate-strip-0.16", seed=1)
+    reader = Notebook(nb.path, read_only=True)
+    window = ReplayWindow(reader, run_id, speed=3600.0)
+    window.show()
+    window.cycle.setValue(4)
+    window.seek_cycle(4)
+    wait_for(app, lambda: any(e["origin"] == "replay" for e in window.player.replay_events)
+             and window.monitor.points_drawn >= len(window.buffer) > 0)
+    window.toggle_play()
+    app.processEvents()
+    window.grab().save(str(out / "replay.png"))
+    window.shutdown()
+    window.close()
+    window.deleteLater()
+    app.processEvents()
+    reader.close()
+
+
 def main(out_dir: str) -> int:
     out = Path(out_dir)
     app = QtWidgets.QApplication(sys.argv[:1])
@@ -138,6 +160,7 @@ def main(out_dir: str) -> int:
     app.processEvents()
     window.grab().save(str(out / "station-analysis.png"))
     capture_analysis(app, window, out)
+    capture_replay(app, nb, out)
     window.shutdown()
     window.close()
     window.deleteLater()
@@ -147,5 +170,16 @@ def main(out_dir: str) -> int:
     return 0
 
 
+def replay_only(out_dir: str) -> int:
+    """Just the replay screenshot: `python -m gui.screenshots docs replay`."""
+    app = QtWidgets.QApplication(sys.argv[:1])
+    nb = Notebook(Path(tempfile.mkdtemp()) / "notebook.sqlite")
+    capture_replay(app, nb, Path(out_dir))
+    nb.close()
+    return 0
+
+
 if __name__ == "__main__":
+    if len(sys.argv) > 2 and sys.argv[2] == "replay":
+        sys.exit(replay_only(sys.argv[1]))
     sys.exit(main(sys.argv[1] if len(sys.argv) > 1 else "docs"))
