@@ -15,10 +15,15 @@ class Emitter(QtCore.QObject):
 
 
 def drift(fn) -> int:
-    before = sys.getrefcount(None) + sys.getrefcount(True) + sys.getrefcount(False)
-    for _ in range(CALLS):
-        fn()
-    return sys.getrefcount(None) + sys.getrefcount(True) + sys.getrefcount(False) - before
+    """The smallest change over three rounds of CALLS calls. A leak loses one reference a
+    call in every round; threads left by other tests may move the counts a little."""
+    changes = []
+    for _ in range(3):
+        before = sys.getrefcount(None) + sys.getrefcount(True) + sys.getrefcount(False)
+        for _ in range(CALLS):
+            fn()
+        changes.append(sys.getrefcount(None) + sys.getrefcount(True) + sys.getrefcount(False) - before)
+    return min(changes, key=abs)
 
 
 def test_void_calls_and_signals_keep_none_and_bool_refcounts(qapp):
@@ -27,8 +32,8 @@ def test_void_calls_and_signals_keep_none_and_bool_refcounts(qapp):
     received = []
     emitter.fired.connect(received.append)
     # a leak is one reference per call; allow for unrelated objects coming and going
-    assert abs(drift(lambda: label.setText("x"))) < CALLS // 10
-    assert abs(drift(lambda: emitter.fired.emit({"k": 1}))) < CALLS // 10
-    assert abs(drift(QtCore.QCoreApplication.processEvents)) < CALLS // 10
-    assert len(received) == CALLS
+    assert abs(drift(lambda: label.setText("x"))) < CALLS // 4
+    assert abs(drift(lambda: emitter.fired.emit({"k": 1}))) < CALLS // 4
+    assert abs(drift(QtCore.QCoreApplication.processEvents)) < CALLS // 4
+    assert len(received) == 3 * CALLS
     label.deleteLater()
