@@ -10,21 +10,9 @@ import numpy as np
 
 from instruments.connection import Connection, Garbled
 from instruments.errors import InstrumentError, LimitError
+from instruments.scpi import ScpiDriver, count, numbers
 
 BUFFER = '"defbuffer1"'
-
-
-def _expect_one(reply: str) -> str:
-    if reply.strip() != "1":
-        raise Garbled(f"garbled reply {reply.strip()[:60]!r}, expected *OPC? = 1")
-    return "1"
-
-
-def _count(reply: str) -> int:
-    try:
-        return int(float(reply))
-    except ValueError:
-        raise Garbled(f"garbled reply {reply.strip()[:60]!r}, expected a count") from None
 
 
 def _trigger_state(reply: str) -> str:
@@ -34,7 +22,7 @@ def _trigger_state(reply: str) -> str:
     return state
 
 
-class Keithley2450:
+class Keithley2450(ScpiDriver):
     MODEL = "MODEL 2450"
     MAX_CURRENT_A = 1.05
     VOLTAGE_LIMIT_RANGE_V = (0.02, 210.0)
@@ -42,27 +30,13 @@ class Keithley2450:
     MAX_DURATION_S = 100_000.0  # the DurationLoop trigger model's upper bound
 
     def __init__(self, connection: Connection, name: str = "SMU (Keithley 2450)"):
-        self.connection = connection
-        self.name = name
+        super().__init__(connection, name)
         self._read_count = 0
-
-    # -- transport: Connection retries, reconnects and names this instrument and the command --
-    def _write(self, command: str) -> None:
-        """Send a command and wait for `*OPC?`: the instrument has carried it out when
-        this returns. (It also keeps a socket from stalling ~40 ms on Nagle's algorithm
-        when one short write follows another; pyvisa-py cannot set TCP_NODELAY.)"""
-        self.connection.query(command + ";*OPC?", _expect_one)
 
     def _query(self, command: str) -> str:
         return self.connection.query(command)
 
-    def _query_int(self, command: str) -> int:
-        return self.connection.query(command, _count)
-
     # -- the SourceMeter interface --
-    def identify(self) -> str:
-        return self._query("*IDN?")
-
     def reset(self) -> None:
         self._write("*RST")
         self._write(":SOUR:FUNC CURR")
@@ -121,24 +95,13 @@ class Keithley2450:
         return self.connection.query(":TRIG:STAT?", _trigger_state) in {"RUNNING", "WAITING", "PAUSED"}
 
     def read_new(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        count = self._query_int(f":TRAC:ACT? {BUFFER}")
-        if count <= self._read_count:
+        taken = self.connection.query(f":TRAC:ACT? {BUFFER}", count)
+        if taken <= self._read_count:
             empty = np.empty(0)
             return empty, empty, empty
-        command = f":TRAC:DATA? {self._read_count + 1}, {count}, {BUFFER}, REL, SOUR, READ"
-        expected = 3 * (count - self._read_count)
-
-        def parse(reply: str) -> np.ndarray:
-            try:
-                values = np.array(reply.split(","), dtype=float)
-            except ValueError:
-                raise Garbled(f"garbled reply {reply.strip()[:60]!r}, expected numbers") from None
-            if values.size != expected:
-                raise Garbled(f"truncated reply: {values.size} values, expected {expected}")
-            return values
-
-        values = self.connection.query(command, parse)
-        self._read_count = count
+        command = f":TRAC:DATA? {self._read_count + 1}, {taken}, {BUFFER}, REL, SOUR, READ"
+        values = self.connection.query(command, numbers(3 * (taken - self._read_count)))
+        self._read_count = taken
         table = values.reshape(-1, 3)
         return table[:, 0], table[:, 1], table[:, 2]
 

@@ -10,36 +10,17 @@ import time
 
 import numpy as np
 
-from instruments.connection import Connection, Garbled
+from instruments.connection import Connection
+from instruments.scpi import ScpiDriver, count, number, numbers
 from instruments.errors import InstrumentError, LimitError
 
 
-def _expect_one(reply: str) -> str:
-    if reply.strip() != "1":
-        raise Garbled(f"garbled reply {reply.strip()[:60]!r}, expected *OPC? = 1")
-    return "1"
-
-
-def _count(reply: str) -> int:
-    try:
-        return int(float(reply))
-    except ValueError:
-        raise Garbled(f"garbled reply {reply.strip()[:60]!r}, expected a count") from None
-
-
-class Keysight34465A:
+class Keysight34465A(ScpiDriver):
     MODEL = "34465A"
     RANGES_V = (0.1, 1.0, 10.0)      # the ranges with the >10 GOhm input option
 
     def __init__(self, connection: Connection, name: str = "Reference voltmeter (Keysight 34465A)"):
-        self.connection = connection
-        self.name = name
-
-    def _write(self, command: str) -> None:
-        self.connection.query(command + ";*OPC?", _expect_one)
-
-    def identify(self) -> str:
-        return self.connection.query("*IDN?")
+        super().__init__(connection, name)
 
     def configure(self, range_v: float = 0.1) -> None:
         if range_v not in self.RANGES_V:
@@ -57,31 +38,17 @@ class Keysight34465A:
         if n <= 0:
             return np.zeros(0)
         deadline = time.monotonic() + wait_s
-        while self.connection.query("DATA:POIN?", _count) < n:
+        while self.connection.query("DATA:POIN?", count) < n:
             if time.monotonic() > deadline:
                 raise InstrumentError(self.name, "DATA:POIN?", f"fewer than {n} readings after {wait_s:g} s: "
                                       "is the trigger line from the SMU connected?")
             time.sleep(0.005)
 
-        def parse(reply: str) -> np.ndarray:
-            try:
-                values = np.array(reply.split(","), dtype=float)
-            except ValueError:
-                raise Garbled(f"garbled reply {reply.strip()[:60]!r}, expected numbers") from None
-            if values.size != n:
-                raise Garbled(f"truncated reply: {values.size} values, expected {n}")
-            return values
-
-        return self.connection.query(f"DATA:REM? {n}", parse)
+        return self.connection.query(f"DATA:REM? {n}", numbers(n))
 
     def stop(self) -> None:
         self._write("ABOR")
 
     def read_temperature(self) -> float:
         """One temperature reading (degC) from a 4-wire PT100 RTD on the cell."""
-        def parse(reply: str) -> float:
-            try:
-                return float(reply)
-            except ValueError:
-                raise Garbled(f"garbled reply {reply.strip()[:60]!r}, expected a temperature") from None
-        return self.connection.query("MEAS:TEMP? FRTD,85", parse)
+        return self.connection.query("MEAS:TEMP? FRTD,85", number("a temperature"))

@@ -8,32 +8,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from instruments.connection import Connection, Garbled
+from instruments.connection import Connection
+from instruments.scpi import ScpiDriver, numbers
 from instruments.errors import LimitError
 
 LOW_FREQUENCY_NOTE = ("the Keysight E4990A stops at 20 Hz; for lower frequencies use a potentiostat "
                       "with a frequency response analyser")
 
 
-def _expect_one(reply: str) -> str:
-    if reply.strip() != "1":
-        raise Garbled(f"garbled reply {reply.strip()[:60]!r}, expected *OPC? = 1")
-    return "1"
-
-
-def _numbers(expected: int):
-    def parse(reply: str) -> np.ndarray:
-        try:
-            values = np.array(reply.split(","), dtype=float)
-        except ValueError:
-            raise Garbled(f"garbled reply {reply.strip()[:60]!r}, expected numbers") from None
-        if values.size != expected:
-            raise Garbled(f"truncated reply: {values.size} values, expected {expected}")
-        return values
-    return parse
-
-
-class KeysightE4990A:
+class KeysightE4990A(ScpiDriver):
     MODEL = "E4990A"
     FREQ_RANGE_HZ = (20.0, 120e6)
     LEVEL_RANGE_V = (5e-3, 1.0)
@@ -41,14 +24,7 @@ class KeysightE4990A:
     MAX_BIAS_V = 40.0
 
     def __init__(self, connection: Connection, name: str = "Impedance analyser (Keysight E4990A)"):
-        self.connection = connection
-        self.name = name
-
-    def _write(self, command: str) -> None:
-        self.connection.query(command + ";*OPC?", _expect_one)
-
-    def identify(self) -> str:
-        return self.connection.query("*IDN?")
+        super().__init__(connection, name)
 
     def reset(self) -> None:
         self._write("*RST")
@@ -95,9 +71,9 @@ class KeysightE4990A:
         self._write(f":SOUR1:VOLT {level_v:.6g}")
         self._write(":INIT1")
         self._write(":TRIG:SING")       # *OPC? returns when the sweep is complete
-        freqs = self.connection.query(":SENS1:FREQ:DATA?", _numbers(points))
-        r = self.connection.query(":CALC1:TRAC1:DATA:FDAT?", _numbers(2 * points))[0::2]
-        x = self.connection.query(":CALC1:TRAC2:DATA:FDAT?", _numbers(2 * points))[0::2]
+        freqs = self.connection.query(":SENS1:FREQ:DATA?", numbers(points))
+        r = self.connection.query(":CALC1:TRAC1:DATA:FDAT?", numbers(2 * points))[0::2]
+        x = self.connection.query(":CALC1:TRAC2:DATA:FDAT?", numbers(2 * points))[0::2]
         z = r + 1j * x
         if f_start_hz > f_stop_hz:
             return freqs[::-1], z[::-1]

@@ -2,21 +2,20 @@
 SCPI the driver uses, with the instrument's own 20 Hz floor and 0.2 % noise."""
 from __future__ import annotations
 
-import threading
-
 import numpy as np
+
+from instruments.sim.scpi_server import ScpiEmulator
 
 IDN = "Keysight Technologies,E4990A,SIM00002,A.02.14 SolidStack simulated bench"
 NOISE = 0.002
 
 
-class E4990AEmulator:
+class E4990AEmulator(ScpiEmulator):
     def __init__(self, cell, clock, seed: int = 0):
         self.cell = cell
         self.clock = clock
         self._rng = np.random.default_rng(seed + 1)
-        self._lock = threading.Lock()
-        self._errors: list[str] = []
+        super().__init__()
         self.sweeps = 0
         self._reset()
 
@@ -25,16 +24,6 @@ class E4990AEmulator:
         self.bias_v, self.bias_on = 0.0, False
         self._freqs = np.zeros(0)
         self._z = np.zeros(0, dtype=complex)
-
-    def handle(self, command: str) -> str | None:
-        with self._lock:
-            header, _, args = command.strip().partition(" ")
-            header = header.upper()
-            try:
-                return self._dispatch(header, args.strip())
-            except ValueError:
-                self._errors.append(f'-224,"Illegal parameter value; {command}"')
-                return None
 
     def _dispatch(self, header: str, args: str) -> str | None:
         if header == "*IDN?":

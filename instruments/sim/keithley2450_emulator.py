@@ -7,22 +7,22 @@ injected clock, so it runs accelerated."""
 from __future__ import annotations
 
 import math
-import threading
 import time
 
 import numpy as np
 
+from instruments.sim.scpi_server import ScpiEmulator
+
 IDN = "KEITHLEY INSTRUMENTS,MODEL 2450,SIM00001,1.7.12b SolidStack simulated bench"
 
 
-class Keithley2450Emulator:
+class Keithley2450Emulator(ScpiEmulator):
     def __init__(self, cell, clock, trigger_out=None):
         self.cell = cell
         self.clock = clock
         self.trigger_out = trigger_out   # an instrument on the trigger line (the reference voltmeter)
         self.switched_off_at: float | None = None
-        self._lock = threading.Lock()
-        self._errors: list[str] = []
+        super().__init__()
         self._reset()
 
     def _reset(self) -> None:
@@ -103,17 +103,6 @@ class Keithley2450Emulator:
         return ",".join(f"{value:.9g}" for value in rows.ravel())
 
     # -- SCPI --
-    def handle(self, command: str) -> str | None:
-        with self._lock:
-            header, _, args = command.strip().partition(" ")
-            header = header.upper()
-            args = args.strip()
-            try:
-                return self._dispatch(header, args)
-            except (ValueError, IndexError):
-                self._errors.append(f'-224,"Illegal parameter value; {command}"')
-                return None
-
     def _dispatch(self, header: str, args: str) -> str | None:
         if header == "*IDN?":
             return IDN

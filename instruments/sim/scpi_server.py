@@ -20,6 +20,27 @@ class Emulator(Protocol):
         """Execute one SCPI command; return the reply for a query, None otherwise."""
 
 
+class ScpiEmulator:
+    """Base of the emulated SCPI instruments: one command at a time, a bad parameter
+    queued as the SCPI error the real instrument would report. Subclasses dispatch."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._errors: list[str] = []
+
+    def handle(self, command: str) -> str | None:
+        with self._lock:
+            header, _, args = command.strip().partition(" ")
+            try:
+                return self._dispatch(header.upper(), args.strip())
+            except (ValueError, IndexError):
+                self._errors.append(f'-224,"Illegal parameter value; {command}"')
+                return None
+
+    def _dispatch(self, header: str, args: str) -> str | None:
+        raise NotImplementedError
+
+
 class _Handler(socketserver.BaseRequestHandler):
     def messages(self, terminator: bytes):
         """Messages as they arrive, split at the instrument's terminator."""
