@@ -2,23 +2,10 @@
 and every run pointing at the build it was made on."""
 from __future__ import annotations
 
-import pytest
 from PySide6 import QtCore
 
 from acquisition.protocol import preset
-from gui.main_window import MainWindow
 from notebook import Notebook
-
-
-@pytest.fixture
-def window(qtbot, db_path):
-    nb = Notebook(db_path)
-    win = MainWindow(nb)
-    qtbot.addWidget(win)
-    win.show()
-    yield win
-    win.shutdown()
-    nb.close()
 
 
 def run_once(qtbot, window):

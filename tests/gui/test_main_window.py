@@ -4,19 +4,7 @@ from __future__ import annotations
 import pytest
 from PySide6 import QtCore
 
-from gui.main_window import MainWindow
 from notebook import Notebook
-
-
-@pytest.fixture
-def window(qtbot, db_path):
-    nb = Notebook(db_path)
-    win = MainWindow(nb)
-    qtbot.addWidget(win)
-    win.show()
-    yield win
-    win.shutdown()
-    nb.close()
 
 
 def test_build_run_monitor_alarm_and_acknowledge(qtbot, window, db_path):

@@ -6,27 +6,14 @@ from __future__ import annotations
 import json
 import time
 
-import pytest
 from PySide6 import QtCore, QtWidgets
 
 import cell
 from acquisition.protocol import preset
-from gui.main_window import MainWindow
 from gui.thresholds import ThresholdDialog, ThresholdEditor
 from notebook import Notebook
 
 LEFT = QtCore.Qt.MouseButton.LeftButton
-
-
-@pytest.fixture
-def window(qtbot, db_path):
-    nb = Notebook(db_path)
-    win = MainWindow(nb)
-    qtbot.addWidget(win)
-    win.show()
-    yield win
-    win.shutdown()
-    nb.close()
 
 
 def start(window, channel: int, template: str, protocol, speed: str, on_trip: str = "stop") -> None:
