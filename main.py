@@ -36,6 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
         description=f"{resources.APP_NAME} {resources.APP_VERSION}: operator station for sheet-type "
                     "all-solid-state Li-metal cells. With no command, opens the station.")
     parser.add_argument("--version", action="version", version=f"{resources.APP_NAME} {resources.APP_VERSION}")
+    parser.add_argument("--read-only", action="store_true",
+                        help="open the notebook read-only (e.g. a copy from the glovebox PC): browse, analyse, replay, "
+                             "export; nothing is written")
     parser.add_argument("--smoke", type=Path, metavar="OUT.png",
                         help="start the GUI, run the demo on the simulated bench, save a screenshot and exit")
     parser.add_argument("--self-check", action="store_true",
@@ -575,7 +578,7 @@ def run_gui(args, replay: tuple | None = None) -> int:
     db = args.db
     if args.smoke and db is None:
         db = Path(tempfile.mkdtemp(prefix="solidstack-smoke-")) / "notebook.sqlite"
-    notebook = open_notebook(db)
+    notebook = open_notebook(db, read_only=args.read_only)
     from PySide6 import QtWidgets
     from gui.app import configure_application
     from gui.main_window import MainWindow

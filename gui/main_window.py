@@ -101,7 +101,14 @@ class MainWindow(QtWidgets.QMainWindow):
         about = self.menuBar().addMenu("&Help").addAction("&About SolidStack")
         about.triggered.connect(self._about)
         if notebook.interrupted:
-            self.set_status(f"Runs {notebook.interrupted} were left running by an earlier session and are now marked interrupted; their data is kept.")
+            # A crash or power cut left these running: say so, and open them for a look.
+            self.set_status(f"Runs {notebook.interrupted} were left running by an earlier session and are now marked "
+                            "interrupted; their data is kept. They are selected in the Notebook tab.")
+            self.browser.refresh()
+            self.browser.select_runs(list(notebook.interrupted))
+            self.tabs.setCurrentWidget(self.browser)
+        elif notebook.read_only:
+            self.set_status(f"{notebook.path} is open read-only: browse, analyse, replay and export; nothing is changed.")
         else:
             self.set_status("Ready.")
         self.resize(1280, 780)

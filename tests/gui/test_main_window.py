@@ -82,3 +82,59 @@ def test_the_eis_preset_says_the_analyser_stops_at_20_hz(qtbot, window):
     window.run_panel.protocol.setCurrentIndex(window.run_panel.protocol.findData("eis"))
     assert "stops at 20 Hz" in window.run_panel.note.text()
     assert window.protocol_editor.draft.name == "eis"
+
+
+def test_a_read_only_notebook_is_browsed_analysed_and_replayed_unchanged(qtbot, tmp_path):
+    import hashlib
+
+    import cell
+    from acquisition.protocol import preset
+    from acquisition.session import prepare_run
+    from gui.main_window import MainWindow
+    path = tmp_path / "copied.sqlite"
+    with Notebook(path) as nb:
+        session = prepare_run(nb, cell.from_template("sym-agc"), preset("plate-strip-0.16", cycles=2), speed="max")
+        session.engine.run()
+        session.close()
+    before = hashlib.sha256(path.read_bytes()).hexdigest()
+    nb = Notebook(path, read_only=True)
+    win = MainWindow(nb)
+    qtbot.addWidget(win)
+    try:
+        assert "read-only" in win.status_label.text()
+        win.browser.refresh()
+        assert win.browser.runs_model.rowCount() == 1
+        win.analyse_run(1)
+        qtbot.waitUntil(lambda: win.analysis.primary is not None and not win.analysis.busy, timeout=20000)
+        win.replay_run(1)
+        (replay, _), = win.replays
+        qtbot.waitUntil(lambda: len(replay.buffer) > 0, timeout=10000)
+        assert not win.start_run()                       # a run would write: refused, and says why
+        assert "read-only" in win.status_label.text()
+    finally:
+        win.shutdown()
+        nb.close()
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == before
+
+
+def test_runs_left_running_by_a_crash_are_offered_for_a_look_at_start(qtbot, tmp_path):
+    import cell
+    from gui.main_window import MainWindow
+    from notebook.writer import RunWriter
+    path = tmp_path / "crashed.sqlite"
+    with Notebook(path) as nb:
+        build_id = nb.save_build(cell.from_template("sym-agc"))
+    writer = RunWriter(path)
+    run_id = writer.start_run(build_id, "plate-strip-0.16", "{}", {})   # never finished: as if the app died
+    nb = Notebook(path)
+    win = MainWindow(nb)
+    qtbot.addWidget(win)
+    try:
+        assert nb.interrupted == [run_id]
+        assert win.tabs.currentWidget() is win.browser
+        assert win.browser.selected_run_ids() == [run_id]
+        assert "interrupted" in win.status_label.text()
+    finally:
+        win.shutdown()
+        nb.close()
+        writer.finish("failed")
