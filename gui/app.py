@@ -24,23 +24,29 @@ def settings_path() -> Path:
     return data_dir() / f"{resources.APP_NAME}.ini"
 
 
-def app_icon() -> QtGui.QIcon:
-    """The window icon, rendered from the SVG in resources at the usual sizes.
+def icon_image(size: int) -> QtGui.QImage:
+    """The icon at size x size pixels, rendered from the SVG in resources (also what
+    packaging/make_icons.py writes into the PNG and ICO files).
 
     Rendered here rather than loaded by file name: the bytes come through
     importlib.resources, and no image-format plugin is needed in the packaged build."""
     renderer = QtSvg.QSvgRenderer(QtCore.QByteArray(resources.read_bytes(ICON)))
     if not renderer.isValid():
         raise ValueError(f"resources/{ICON} is not a valid SVG")
+    image = QtGui.QImage(size, size, QtGui.QImage.Format.Format_ARGB32_Premultiplied)
+    image.fill(QtCore.Qt.GlobalColor.transparent)
+    painter = QtGui.QPainter(image)
+    painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing)
+    renderer.render(painter)
+    painter.end()
+    return image
+
+
+def app_icon() -> QtGui.QIcon:
+    """The window icon at the usual sizes."""
     icon = QtGui.QIcon()
     for size in ICON_SIZES:
-        image = QtGui.QImage(size, size, QtGui.QImage.Format.Format_ARGB32_Premultiplied)
-        image.fill(QtCore.Qt.GlobalColor.transparent)
-        painter = QtGui.QPainter(image)
-        painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing)
-        renderer.render(painter)
-        painter.end()
-        icon.addPixmap(QtGui.QPixmap.fromImage(image))
+        icon.addPixmap(QtGui.QPixmap.fromImage(icon_image(size)))
     return icon
 
 

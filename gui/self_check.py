@@ -25,7 +25,7 @@ import resources
 
 MANIFEST = "self_check_manifest.json"
 SOURCE_ROOT = Path(__file__).resolve().parent.parent
-NOT_SHIPPED = {"tests"}  # packages in the tree that the station does not run
+NOT_SHIPPED = {"tests", "gui/screenshots.py"}  # in the tree, not in the station: tests, a docs tool
 OPTIONAL_IMPORT_ERRORS = {"ImportError", "ModuleNotFoundError"}
 NATIVE_PLATFORMS = {"linux": ("qxcb", "qwayland"), "win32": ("qwindows",), "darwin": ("qcocoa",)}
 
@@ -34,7 +34,8 @@ NATIVE_PLATFORMS = {"linux": ("qxcb", "qwayland"), "win32": ("qwindows",), "darw
 def source_files(root: Path) -> list[Path]:
     """main.py and every module of every package of ours."""
     packages = sorted(p.parent for p in root.glob("*/__init__.py") if p.parent.name not in NOT_SHIPPED)
-    return [root / "main.py"] + [f for package in packages for f in sorted(package.rglob("*.py"))]
+    return [root / "main.py"] + [f for package in packages for f in sorted(package.rglob("*.py"))
+                                 if f.relative_to(root).as_posix() not in NOT_SHIPPED]
 
 
 def app_modules(root: Path) -> list[str]:

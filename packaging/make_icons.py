@@ -1,7 +1,7 @@
 """Renders the hand-drawn resources/solidstack.svg into the raster icons the operating
 systems want: packaging/solidstack.png (256 px, Linux desktop entry) and
-packaging/solidstack.ico (16-256 px, the Windows executable). Run it after editing the
-SVG and commit the results:  .venv/bin/python packaging/make_icons.py
+packaging/solidstack.ico (16-256 px, the Windows executable), with the same renderer as
+the window icon (gui.app.icon_image). After editing the SVG: `make icons`, and commit.
 """
 from __future__ import annotations
 
@@ -11,28 +11,22 @@ import sys
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-
-from PySide6 import QtCore, QtGui, QtSvg  # noqa: E402
-
 ROOT = Path(__file__).resolve().parent.parent
-SVG = ROOT / "resources" / "solidstack.svg"
+sys.path.insert(0, str(ROOT))
+
+from PySide6 import QtCore, QtGui  # noqa: E402
+
+from gui.app import ICON_SIZES, icon_image  # noqa: E402
+
 PNG = ROOT / "packaging" / "solidstack.png"
 ICO = ROOT / "packaging" / "solidstack.ico"
-ICO_SIZES = (16, 24, 32, 48, 64, 128, 256)
 
 
-def render(renderer: QtSvg.QSvgRenderer, size: int) -> bytes:
-    """The icon at size x size pixels, as PNG bytes."""
-    image = QtGui.QImage(size, size, QtGui.QImage.Format.Format_ARGB32_Premultiplied)
-    image.fill(QtCore.Qt.GlobalColor.transparent)
-    painter = QtGui.QPainter(image)
-    painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing)
-    renderer.render(painter)
-    painter.end()
+def png_bytes(size: int) -> bytes:
     data = QtCore.QByteArray()
     buffer = QtCore.QBuffer(data)
     buffer.open(QtCore.QIODevice.OpenModeFlag.WriteOnly)
-    if not image.save(buffer, "PNG"):
+    if not icon_image(size).save(buffer, "PNG"):
         raise RuntimeError(f"could not encode the {size} px icon as PNG")
     return bytes(data)
 
@@ -52,14 +46,10 @@ def ico(images: dict[int, bytes]) -> bytes:
 
 def main() -> int:
     app = QtGui.QGuiApplication(sys.argv[:1])  # noqa: F841 (QPainter needs one)
-    renderer = QtSvg.QSvgRenderer(str(SVG))
-    if not renderer.isValid():
-        print(f"error: {SVG} is not a valid SVG", file=sys.stderr)
-        return 1
-    images = {size: render(renderer, size) for size in ICO_SIZES}
+    images = {size: png_bytes(size) for size in ICON_SIZES}
     PNG.write_bytes(images[256])
     ICO.write_bytes(ico(images))
-    print(f"wrote {PNG.relative_to(ROOT)} and {ICO.relative_to(ROOT)} ({', '.join(map(str, ICO_SIZES))} px)")
+    print(f"wrote {PNG.relative_to(ROOT)} and {ICO.relative_to(ROOT)} ({', '.join(map(str, ICON_SIZES))} px)")
     return 0
 
 
