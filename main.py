@@ -552,39 +552,28 @@ def check_display() -> None:
 def run_gui(args, replay: tuple | None = None) -> int:
     """The station's window; with `replay` = (run id, speed, threshold overrides), the
     replay window on a notebook opened read-only."""
-    if replay is not None:
-        check_display()
-        notebook = open_notebook(args.db, read_only=True)
-        from PySide6 import QtWidgets
-        from gui.app import configure_application
-        from gui.replay_window import ReplayWindow
-        app = QtWidgets.QApplication(sys.argv[:1])
-        configure_application(app)
-        try:
-            window = ReplayWindow(notebook, *replay)
-        except ValueError as exc:
-            notebook.close()
-            raise CliError(str(exc)) from None
-        window.show()
-        code = app.exec()
-        window.shutdown()
-        window.deleteLater()
-        app.processEvents()
-        notebook.close()
-        return code
     if args.smoke:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     check_display()
     db = args.db
     if args.smoke and db is None:
         db = Path(tempfile.mkdtemp(prefix="solidstack-smoke-")) / "notebook.sqlite"
-    notebook = open_notebook(db, read_only=args.read_only)
+    notebook = open_notebook(db, read_only=args.read_only or replay is not None)
     from PySide6 import QtWidgets
     from gui.app import configure_application
-    from gui.main_window import MainWindow
+    from notebook import NotebookError
     app = QtWidgets.QApplication(sys.argv[:1])
     configure_application(app)
-    window = MainWindow(notebook)
+    try:
+        if replay is not None:
+            from gui.replay_window import ReplayWindow
+            window = ReplayWindow(notebook, *replay)
+        else:
+            from gui.main_window import MainWindow
+            window = MainWindow(notebook)
+    except (ValueError, NotebookError) as exc:
+        notebook.close()
+        raise CliError(str(exc)) from None
     window.show()
     if args.smoke:
         from gui.smoke import schedule_smoke

@@ -33,3 +33,17 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture
 def db_path(tmp_path) -> Path:
     return tmp_path / "notebook.sqlite"
+
+
+@pytest.fixture
+def window(qtbot, db_path):
+    """The station's main window on a fresh notebook (GUI tests)."""
+    from gui.main_window import MainWindow
+    from notebook import Notebook
+    nb = Notebook(db_path)
+    win = MainWindow(nb)
+    qtbot.addWidget(win)
+    win.show()
+    yield win
+    win.shutdown()
+    nb.close()

@@ -17,22 +17,10 @@ import resources
 from acquisition.protocol import preset
 from acquisition.session import prepare_run
 from gui.app import ICON_SIZES, icon_image
-from gui.main_window import MainWindow
 from notebook import Notebook
 
 ROOT = Path(__file__).resolve().parent.parent  # not from conftest: tests/gui has its own
 TEST_VERSION = "9.8.7-test"  # not the real one: proves the value is read, not copied
-
-
-@pytest.fixture
-def window(qtbot, db_path):
-    nb = Notebook(db_path)
-    win = MainWindow(nb)
-    qtbot.addWidget(win)
-    win.show()
-    yield win
-    win.shutdown()
-    nb.close()
 
 
 def open_about_box(window) -> dict:

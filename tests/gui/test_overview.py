@@ -63,7 +63,7 @@ def test_pause_resume_and_stop_from_the_run_panel(qtbot, window):
     qtbot.waitUntil(lambda: len(buffer) > 20, timeout=20000)
     qtbot.mouseClick(panel.pause, LEFT)
     qtbot.waitUntil(lambda: window.overview.tiles[4].status.state == "paused", timeout=20000)
-    qtbot.waitUntil(lambda: panel.pause.text() == "Resume")
+    qtbot.waitUntil(lambda: panel.pause.text() == "Resume", timeout=20000)
     assert panel.stop.isEnabled() and not panel.start.isEnabled()
     held = len(buffer)
     time.sleep(0.3)
@@ -71,7 +71,7 @@ def test_pause_resume_and_stop_from_the_run_panel(qtbot, window):
     assert len(buffer) == held                       # paused: the source is safe, nothing is taken
     qtbot.mouseClick(panel.pause, LEFT)
     qtbot.waitUntil(lambda: len(buffer) > held + 5, timeout=20000)
-    qtbot.waitUntil(lambda: panel.pause.text() == "Pause")
+    qtbot.waitUntil(lambda: panel.pause.text() == "Pause", timeout=20000)
     qtbot.mouseClick(panel.stop, LEFT)
     qtbot.waitUntil(lambda: window.overview.tiles[4].status.state == "aborted", timeout=20000)
     assert panel.start.isEnabled() and not panel.pause.isEnabled()
