@@ -25,7 +25,8 @@ import resources
 
 MANIFEST = "self_check_manifest.json"
 SOURCE_ROOT = Path(__file__).resolve().parent.parent
-NOT_SHIPPED = {"tests", "gui/screenshots.py"}  # in the tree, not in the station: tests, a docs tool
+NOT_SHIPPED = {"tests", "gui/screenshots.py",   # in the tree, not in the station: tests, tools
+               "gui/bench_monitor.py", "gui/bench_replay.py", "gui/bench_channels.py", "gui/make_icons.py"}
 OPTIONAL_IMPORT_ERRORS = {"ImportError", "ModuleNotFoundError"}
 NATIVE_PLATFORMS = {"linux": ("qxcb", "qwayland"), "win32": ("qwindows",), "darwin": ("qcocoa",)}
 
