@@ -15,6 +15,11 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 
+def current_changed(previous: float, now: float) -> bool:
+    """A new current step (beyond a part in a thousand): detectors restart their judging."""
+    return abs(now - previous) > max(1e-9, 1e-3 * abs(previous))
+
+
 @dataclass(frozen=True)
 class HardShortSettings:
     collapse_fraction: float = 0.25   # trip below this share of the baseline |V/I|
@@ -63,7 +68,7 @@ class HardShortDetector:
         self._seen += len(t)
         for k in range(len(t)):
             i, v, tk = float(current[k]), float(voltage[k]), float(t[k])
-            if abs(i - self._last_current) > max(1e-9, 1e-3 * abs(self._last_current)):
+            if current_changed(self._last_current, i):
                 self._last_current = i
                 self._settle_until = tk + s.settle_s
                 self._below = 0
@@ -142,7 +147,7 @@ class SoftShortDetector:
         self._seen += len(t)
         for k in range(len(t)):
             i, v, tk = float(current[k]), float(voltage[k]), float(t[k])
-            if abs(i - self._current) > max(1e-9, 1e-3 * abs(self._current)):
+            if current_changed(self._current, i):
                 self._current, self._step_start, self._step_charge, self._ref = i, self._t_prev, 0.0, None
                 self._falls.clear()
                 self._last_v = None
@@ -249,7 +254,7 @@ class SuddenDropDetector:
         self._seen += len(t)
         for k in range(len(t)):
             i, v, tk = float(current[k]), float(voltage[k]), float(t[k])
-            if abs(i - self._current) > max(1e-9, 1e-3 * abs(self._current)):
+            if current_changed(self._current, i):
                 self._current, self._step_start, self._previous = i, tk, None
             if i < s.min_current_a or tk - self._step_start < s.settle_s:
                 self._previous = v
