@@ -20,6 +20,7 @@ class Limits:
     max_fixture_limit_mpa: float = 1000.0
     max_area_cm2: float = 100.0
     max_thickness_um: float = 2000.0
+    min_thickness_um: float = 0.001             # thinner than a nanometre is a typing slip, not a sheet
     max_areal_mass_mg_cm2: float = 500.0
     max_densification_pressure_mpa: float = 2000.0
     min_temperature_c: float = -40.0
@@ -112,10 +113,10 @@ def _layers(stack: Stack, limits: Limits) -> list[Issue]:
             if not 0 <= m <= limits.max_areal_mass_mg_cm2:
                 out.append(Issue(f"layers[{i}].areal_mass_mg_cm2", f"{name}: areal mass must be 0 to {limits.max_areal_mass_mg_cm2:g} mg/cm², got {m:g} mg/cm²"))
             continue
-        t_ok = 0 < t <= limits.max_thickness_um
+        t_ok = limits.min_thickness_um <= t <= limits.max_thickness_um
         m_ok = 0 < m <= limits.max_areal_mass_mg_cm2
         if not t_ok:
-            out.append(Issue(f"layers[{i}].thickness_um", f"{name}: thickness must be above 0 and at most {limits.max_thickness_um:g} µm, got {t:g} µm"))
+            out.append(Issue(f"layers[{i}].thickness_um", f"{name}: thickness must be {limits.min_thickness_um:g} to {limits.max_thickness_um:g} µm, got {t:g} µm"))
         if not m_ok:
             out.append(Issue(f"layers[{i}].areal_mass_mg_cm2", f"{name}: areal mass must be above 0 and at most {limits.max_areal_mass_mg_cm2:g} mg/cm², got {m:g} mg/cm²"))
         if t_ok and m_ok:

@@ -24,6 +24,7 @@ from notebook.errors import NotebookError
 from notebook.rows import insert_chunk, insert_event, insert_spectrum, insert_step
 from notebook.store import connect, protocol_version_id, utc_now
 
+EARLY_COMMIT_CHUNKS = 8   # commit before the second is up once this many chunks wait
 FINAL_STATUSES = ("completed", "aborted", "shorted", "failed")
 
 # SQLite's primary result codes (the low byte of sqlite_errorcode) -> what happened, in words
@@ -122,6 +123,11 @@ class RunWriter:
                 elif kind == "samples":
                     self._pending.append(payload)
                     self._n_pending += payload.size
+                    if self._n_pending >= EARLY_COMMIT_CHUNKS * self.chunk_samples:
+                        # A fast run commits early too: memory stays bounded, and a full disk
+                        # stops it within a few MB rather than at its end.
+                        self._commit()
+                        deadline = time.monotonic() + self.commit_interval_s
                 elif kind in ("step", "event", "spectrum"):
                     # Held until the commit, like the samples: the write lock is then taken
                     # once a second for a few ms, so several runs share one notebook freely.

@@ -85,14 +85,14 @@ def test_bad_temperature(temperature):
 
 
 # -- sheets --
-@pytest.mark.parametrize("thickness", [0.0, -3.0, 2000.5, 1e6])
+@pytest.mark.parametrize("thickness", [0.0, -3.0, 2000.5, 1e6, 5e-324, 0.0004])
 def test_non_positive_or_absurd_thickness(thickness):
     stack = cell.from_template("sym-bare")
     layers = list(stack.layers)
     layers[1] = Layer("LPSCl", thickness, 6.8)
     issues = errors(validate(stack.with_changes(layers=tuple(layers))))
     assert [i.field for i in issues] == ["layers[1].thickness_um"]
-    assert issues[0].message.startswith(f"layer 2 (LPSCl): thickness must be above 0 and at most 2000 µm, got {thickness:g}")
+    assert issues[0].message.startswith(f"layer 2 (LPSCl): thickness must be 0.001 to 2000 µm, got {thickness:g}")
 
 
 @pytest.mark.parametrize("mass", [0.0, -1.0, 501.0])
