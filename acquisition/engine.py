@@ -74,6 +74,9 @@ class RunEngine:
 
     # -- control, from any thread --
     def start(self) -> None:
+        # Running from now on, not when the thread gets going: a pause or stop asked for
+        # in between is honoured at the first poll, and the GUI's buttons already agree.
+        self.status = "running"
         self._thread = threading.Thread(target=self.run, name="run-engine", daemon=True)
         self._thread.start()
 
