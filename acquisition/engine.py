@@ -65,6 +65,7 @@ class RunEngine:
         self._spectra = 0
         self._pressure_setpoint: float | None = None   # what the fixture should hold, once reached
         self._cycle_charge: dict[int, dict] = {}      # cycle -> mAh charged and discharged
+        self._last_step_charge = 0.0                  # mAh of the step that just ended
         self._stop = threading.Event()
         self._pause = threading.Event()
         self._thread: threading.Thread | None = None
@@ -184,7 +185,7 @@ class RunEngine:
             outcome = self._current_step(smu, writer, step_index, step)
             if outcome is not None:
                 return outcome
-            outcome = self._judge_cycle(smu, writer, step)
+            outcome = self._judge_cycle(smu, writer, step, self._last_step_charge)
             if outcome is not None:
                 return outcome
         return "completed", ""
@@ -240,15 +241,21 @@ class RunEngine:
                 self.clock.sleep(min(poll, max(step_end - self.clock.now(), step.sample_interval_s)))
             remaining = left
         writer.step(self._step_summary(step_index, step, acc))
+        self._last_step_charge = acc["charge"]
         return None
 
-    def _judge_cycle(self, smu, writer: RunWriter, step: CurrentStep) -> tuple[str, str] | None:
-        """After a discharge, the cycle's Coulombic efficiency goes to the detectors that
-        judge whole cycles (charge and discharge counted from the step summaries)."""
+    def _judge_cycle(self, smu, writer: RunWriter, step: CurrentStep, charge_mah: float) -> tuple[str, str] | None:
+        """Tally each finished step's charge by cycle; after a discharge, the cycle's
+        Coulombic efficiency goes to the detectors that judge whole cycles."""
+        q = self._cycle_charge.setdefault(step.cycle, {"charge": 0.0, "discharge": 0.0})
+        if step.current_a > 0:
+            q["charge"] += charge_mah
+            q["current_a"] = step.current_a
+        elif step.current_a < 0:
+            q["discharge"] += charge_mah
         judges = [d for d in self.detectors if hasattr(d, "update_cycle")]
         if not judges or step.current_a >= 0:
             return None
-        q = self._cycle_charge.setdefault(step.cycle, {"charge": 0.0, "discharge": 0.0})
         previous = self._cycle_charge.get(step.cycle - 1, {})
         rate_changed = abs(previous.get("current_a", 0.0) - q.get("current_a", 0.0)) > 1e-3 * abs(step.current_a)
         for detector in judges:
@@ -374,12 +381,8 @@ class RunEngine:
         for listener in self.listeners:
             listener.on_batch(batch)
 
-    def _step_summary(self, step_index: int, step, acc: dict) -> dict:
-        if step.current_a:   # running charge and discharge per cycle, for the cycle judges
-            q = self._cycle_charge.setdefault(step.cycle, {"charge": 0.0, "discharge": 0.0})
-            q["charge" if step.current_a > 0 else "discharge"] += acc["charge"]
-            if step.current_a > 0:
-                q["current_a"] = step.current_a
+    @staticmethod
+    def _step_summary(step_index: int, step, acc: dict) -> dict:
         return {"step": step_index, "cycle": step.cycle, "label": step.label, "current_a": step.current_a,
                 "t_start": acc["t_start"], "t_end": acc["t_end"], "n_samples": acc["n"],
                 "charge_mah": acc["charge"], "v_mean": acc["v_sum"] / acc["n"] if acc["n"] else None,

@@ -14,33 +14,17 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-import cell  # noqa: E402
-from notebook import Notebook, empty_samples  # noqa: E402
-from notebook.writer import RunWriter  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from notebook import Notebook  # noqa: E402
+from synthetic_runs import synthetic_samples, write_run  # noqa: E402
 
 N = 2_000_000
 BATCH = 1000
 REPEATS = 3
 
 
-def samples() -> np.ndarray:
-    s = empty_samples(N)
-    s["t"] = np.arange(N) * 1e-3
-    s["current"] = 1e-3
-    s["voltage"] = 3.7 + 0.01 * np.sin(np.arange(N) / 1000)
-    return s
-
-
 def chunked(path: Path, data: np.ndarray) -> float:
-    with Notebook(path) as nb:
-        build_id = nb.save_build(cell.from_template("sym-agc"))
-    t0 = time.perf_counter()
-    writer = RunWriter(path)
-    run_id = writer.start_run(build_id, "bench", "{}", {})
-    for start in range(0, N, BATCH):
-        writer.append(data[start:start + BATCH])
-    writer.finish("completed")
-    write_s = time.perf_counter() - t0
+    run_id, write_s = write_run(path, data, BATCH)
     with Notebook(path, read_only=True) as nb:
         assert nb.run(run_id)["n_samples"] == N
     return write_s
@@ -64,7 +48,7 @@ def naive(path: Path, data: np.ndarray) -> float:
 
 
 def main() -> None:
-    data = samples()
+    data = synthetic_samples(N)
     writes, naives = [], []
     with tempfile.TemporaryDirectory() as tmp:
         for k in range(REPEATS):

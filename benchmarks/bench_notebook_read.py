@@ -14,10 +14,10 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-import cell  # noqa: E402
-from notebook import Notebook, empty_samples  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from notebook import Notebook  # noqa: E402
 from notebook.samples import SAMPLE_DTYPE, from_blob  # noqa: E402
-from notebook.writer import RunWriter  # noqa: E402
+from synthetic_runs import synthetic_samples, write_run  # noqa: E402
 
 N = 10_000_000
 BATCH = 10_000
@@ -32,21 +32,10 @@ def concatenated(nb: Notebook, run_id: int) -> np.ndarray:
 
 
 def main() -> None:
-    data = empty_samples(N)
-    data["t"] = np.arange(N) * 1e-3
-    data["current"] = 1e-3
-    data["voltage"] = 3.7 + 0.01 * np.sin(np.arange(N) / 1000)
+    data = synthetic_samples(N)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "read.sqlite"
-        with Notebook(path) as nb:
-            build_id = nb.save_build(cell.from_template("sym-agc"))
-        t0 = time.perf_counter()
-        writer = RunWriter(path)
-        run_id = writer.start_run(build_id, "bench", "{}", {})
-        for start in range(0, N, BATCH):
-            writer.append(data[start:start + BATCH])
-        writer.finish("completed")
-        write_s = time.perf_counter() - t0
+        run_id, write_s = write_run(path, data, BATCH)
         ours, before = [], []
         with Notebook(path, read_only=True) as nb:
             for _ in range(REPEATS):

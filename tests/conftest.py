@@ -47,3 +47,20 @@ def window(qtbot, db_path):
     yield win
     win.shutdown()
     nb.close()
+
+
+@pytest.fixture(scope="module")
+def shorted_run(tmp_path_factory):
+    """(notebook path, run id, its alarm): the paper's asymmetric cell run to its short."""
+    import cell
+    from acquisition.protocol import preset
+    from acquisition.session import prepare_run
+    from notebook import Notebook
+    path = tmp_path_factory.mktemp("shorted") / "notebook.sqlite"
+    with Notebook(path) as nb:
+        session = prepare_run(nb, cell.from_template("asym-agc"), preset("plate-strip-0.16"), speed="max", seed=1)
+        try:
+            assert session.engine.run() == "shorted"
+        finally:
+            session.close()
+        return path, session.engine.run_id, nb.events(session.engine.run_id)[0]

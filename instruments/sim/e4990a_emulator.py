@@ -11,6 +11,8 @@ NOISE = 0.002
 
 
 class E4990AEmulator(ScpiEmulator):
+    IDN = IDN
+    NO_ERROR = '+0,"No error"'
     def __init__(self, cell, clock, seed: int = 0):
         self.cell = cell
         self.clock = clock
@@ -26,14 +28,8 @@ class E4990AEmulator(ScpiEmulator):
         self._z = np.zeros(0, dtype=complex)
 
     def _dispatch(self, header: str, args: str) -> str | None:
-        if header == "*IDN?":
-            return IDN
-        if header == "*OPC?":
-            return "1"
         if header == "*RST":
             self._reset()
-        elif header == ":SYST:ERR?":
-            return self._errors.pop(0) if self._errors else '+0,"No error"'
         elif header in (":CALC1:PAR1:DEF", ":CALC1:PAR2:DEF", ":SENS1:SWE:TYPE", ":SOUR1:MODE", ":TRIG:SOUR", ":INIT1"):
             pass
         elif header == ":SOUR1:BIAS:VOLT":

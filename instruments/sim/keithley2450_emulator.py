@@ -17,6 +17,7 @@ IDN = "KEITHLEY INSTRUMENTS,MODEL 2450,SIM00001,1.7.12b SolidStack simulated ben
 
 
 class Keithley2450Emulator(ScpiEmulator):
+    IDN = IDN
     def __init__(self, cell, clock, trigger_out=None):
         self.cell = cell
         self.clock = clock
@@ -104,17 +105,11 @@ class Keithley2450Emulator(ScpiEmulator):
 
     # -- SCPI --
     def _dispatch(self, header: str, args: str) -> str | None:
-        if header == "*IDN?":
-            return IDN
-        if header == "*OPC?":
-            return "1"
         if header == "*RST":
             self._reset()
             self._apply_current()
         elif header == "*CLS":
             self._errors.clear()
-        elif header == ":SYST:ERR?":
-            return self._errors.pop(0) if self._errors else '0,"No error"'
         elif header in (":SOUR:FUNC", ":SENS:FUNC", ":SENS:VOLT:RSEN"):
             pass  # the emulator always sources current and measures 4-wire voltage
         elif header == ":SOUR:CURR":

@@ -24,6 +24,9 @@ class ScpiEmulator:
     """Base of the emulated SCPI instruments: one command at a time, a bad parameter
     queued as the SCPI error the real instrument would report. Subclasses dispatch."""
 
+    IDN = "SolidStack,emulator"
+    NO_ERROR = '0,"No error"'
+
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._errors: list[str] = []
@@ -31,8 +34,16 @@ class ScpiEmulator:
     def handle(self, command: str) -> str | None:
         with self._lock:
             header, _, args = command.strip().partition(" ")
+            header = header.upper()
+            # What every instrument here answers alike.
+            if header == "*IDN?":
+                return self.IDN
+            if header == "*OPC?":
+                return "1"
+            if header == ":SYST:ERR?":
+                return self._errors.pop(0) if self._errors else self.NO_ERROR
             try:
-                return self._dispatch(header.upper(), args.strip())
+                return self._dispatch(header, args.strip())
             except (ValueError, IndexError):
                 self._errors.append(f'-224,"Illegal parameter value; {command}"')
                 return None

@@ -9,23 +9,8 @@ import time
 import numpy as np
 import pytest
 
-import cell
-from acquisition.protocol import preset
 from acquisition.replay import ReplayPlayer, replay_headless
-from acquisition.session import prepare_run
 from notebook import Notebook
-
-
-@pytest.fixture(scope="module")
-def shorted_run(tmp_path_factory):
-    path = tmp_path_factory.mktemp("replay") / "notebook.sqlite"
-    with Notebook(path) as nb:
-        session = prepare_run(nb, cell.from_template("asym-agc"), preset("plate-strip-0.16"), speed="max", seed=1)
-        try:
-            assert session.engine.run() == "shorted"
-        finally:
-            session.close()
-        return path, session.engine.run_id, nb.events(session.engine.run_id)[0]
 
 
 def digest(path):

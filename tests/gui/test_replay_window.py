@@ -6,27 +6,12 @@ import hashlib
 
 import pytest
 
-import cell
-from acquisition.protocol import preset
-from acquisition.session import prepare_run
 from gui.replay_window import ReplayWindow, parse_speed
 from notebook import Notebook
 
 
-@pytest.fixture
-def shorted(tmp_path):
-    path = tmp_path / "notebook.sqlite"
-    with Notebook(path) as nb:
-        session = prepare_run(nb, cell.from_template("asym-agc"), preset("plate-strip-0.16"), speed="max", seed=1)
-        try:
-            assert session.engine.run() == "shorted"
-        finally:
-            session.close()
-        return path, session.engine.run_id, nb.events(session.engine.run_id)[0]
-
-
-def test_replay_shows_the_alarm_at_the_live_sample_and_changes_nothing(qtbot, shorted):
-    path, run_id, live = shorted
+def test_replay_shows_the_alarm_at_the_live_sample_and_changes_nothing(qtbot, shorted_run):
+    path, run_id, live = shorted_run
     before = hashlib.sha256(path.read_bytes()).hexdigest()
     nb = Notebook(path, read_only=True)
     window = ReplayWindow(nb, run_id, speed="max")
@@ -52,8 +37,8 @@ def test_replay_shows_the_alarm_at_the_live_sample_and_changes_nothing(qtbot, sh
     assert hashlib.sha256(path.read_bytes()).hexdigest() == before
 
 
-def test_new_thresholds_and_bad_speed(qtbot, shorted):
-    path, run_id, _ = shorted
+def test_new_thresholds_and_bad_speed(qtbot, shorted_run):
+    path, run_id, _ = shorted_run
     nb = Notebook(path, read_only=True)
     window = ReplayWindow(nb, run_id, speed="max", overrides={"hard_short": {"collapse_fraction": 0.01}})
     qtbot.addWidget(window)
@@ -68,9 +53,9 @@ def test_new_thresholds_and_bad_speed(qtbot, shorted):
         parse_speed("fast")
 
 
-def test_replay_opens_from_the_notebook_browser(qtbot, shorted):
+def test_replay_opens_from_the_notebook_browser(qtbot, shorted_run):
     from gui.main_window import MainWindow
-    path, run_id, live = shorted
+    path, run_id, live = shorted_run
     nb = Notebook(path)
     window = MainWindow(nb)
     qtbot.addWidget(window)
