@@ -48,13 +48,13 @@ class Channel:
 
     def summary(self) -> dict:
         """State, cycle, last voltage and alarm: one row of a channel overview."""
-        data = self.buffer.view()
+        last = self.buffer.last()
         engine = self.session.engine if self.session else None
         return {"channel": self.index, "state": self.state,
                 "run_id": engine.run_id if engine else None,
                 "cell": engine.stack.describe() if engine else "",
-                "cycle": int(data["cycle"][-1]) if data.size else None,
-                "voltage_v": float(data["voltage"][-1]) if data.size else None,
+                "cycle": int(last["cycle"]) if last is not None else None,
+                "voltage_v": float(last["voltage"]) if last is not None else None,
                 "alarm": self.last_alarm["message"] if self.last_alarm else None}
 
 

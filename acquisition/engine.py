@@ -62,6 +62,7 @@ class RunEngine:
         self.n_samples = 0
         self.t_now = 0.0
         self._last_t = 0.0
+        self._t_zero = self._t_offset = 0.0
         self._spectra = 0
         self._pressure_setpoint: float | None = None   # what the fixture should hold, once reached
         self._cycle_charge: dict[int, dict] = {}      # cycle -> mAh charged and discharged
@@ -164,6 +165,9 @@ class RunEngine:
             self._reach_pressure(self.stack.stack_pressure_mpa)
         smu.clear_buffer()  # t = 0 at the first step, not at set-up
         self._last_t = 0.0
+        # The SMU times readings from its last buffer clear; a run longer than its buffer
+        # clears it again between steps, and this is where that clear fell in run time.
+        self._t_zero, self._t_offset = self.clock.now(), 0.0
         durations = [getattr(step, "duration_s", 0.0) for step in steps]
         after = [sum(durations[k + 1:]) for k in range(len(steps))] if len(steps) < 5000 else None
         for step_index, step in enumerate(steps):
@@ -202,6 +206,9 @@ class RunEngine:
         after = self._progress["remaining_s"] - step.duration_s
         remaining = step.duration_s
         while remaining > 0:
+            if not smu.fits(remaining, step.sample_interval_s):
+                smu.clear_buffer()      # every reading in it has been collected and stored
+                self._t_offset = self.clock.now() - self._t_zero
             smu.set_current(step.current_a)
             smu.output(True)  # a cut-off step's trigger model switched it off at its end
             smu.start_sampling(remaining, step.sample_interval_s, step.v_min, step.v_max)
@@ -275,6 +282,7 @@ class RunEngine:
         t, i, v = smu.read_new()
         if not t.size:
             return None
+        t = t + self._t_offset
         batch = empty_samples(t.size)
         batch["t"], batch["current"], batch["voltage"] = t, i, v
         batch["step"], batch["cycle"] = step_index, step.cycle

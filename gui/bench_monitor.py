@@ -59,9 +59,11 @@ def paint(widget: QtWidgets.QWidget) -> None:
 
 
 def time_ours(app, data: np.ndarray, start: int, frames: int) -> tuple[float, float]:
-    """(first frame on attach in s, median frame in s)."""
-    buffer = LiveBuffer(capacity=data.size)
-    buffer.append(data[:start])
+    """(indexing the history in s, first frame on attach in s, median frame in s)."""
+    buffer = LiveBuffer()
+    t0 = time.perf_counter()
+    buffer.append(data[:start])      # what the acquisition thread does, batch by batch, during a run
+    indexing = time.perf_counter() - t0
     monitor = MonitorWidget()
     monitor.resize(*SIZE)
     monitor.show()
@@ -84,7 +86,7 @@ def time_ours(app, data: np.ndarray, start: int, frames: int) -> tuple[float, fl
     monitor.close()
     monitor.deleteLater()
     app.processEvents()
-    return first, statistics.median(times)
+    return indexing, first, statistics.median(times)
 
 
 def time_naive(app, data: np.ndarray, start: int, frames: int, peak: bool) -> float:
@@ -130,7 +132,7 @@ def main() -> None:
     pg.setConfigOptions(antialias=False, background="w", foreground="k")
     data = history(args.samples + (args.frames + 2) * PER_FRAME)
     start = args.samples
-    first, ours = time_ours(app, data, start, args.frames)
+    indexing, first, ours = time_ours(app, data, start, args.frames)
     naive = time_naive(app, data, start, 3, peak=False)
     peak = time_naive(app, data, start, 5, peak=True)
     label = f"{args.samples / 1e6:g} M samples x 5 traces"
@@ -139,9 +141,11 @@ def main() -> None:
                       "goal": ">= 30 fps (baseline: setData of the full arrays, pyqtgraph defaults)"}))
     print(json.dumps({"figure": "  same vs pyqtgraph peak downsampling + clip", "value": 1 / ours, "unit": "fps",
                       "baseline": 1 / peak, "ratio": peak / ours, "goal": ">= 30 fps"}))
-    print(json.dumps({"figure": "  catching up the whole history at once", "value": first, "unit": "s",
+    print(json.dumps({"figure": "  first frame of a run with that history", "value": first, "unit": "s",
+                      "baseline": None, "ratio": None, "goal": "none: switching channels"}))
+    print(json.dumps({"figure": "  indexing that history into a live buffer at once", "value": indexing, "unit": "s",
                       "baseline": None, "ratio": None,
-                      "goal": "none: the station keeps every channel's pyramid current at 4 Hz"}))
+                      "goal": "none: a run indexes its samples batch by batch as they arrive"}))
 
 
 if __name__ == "__main__":

@@ -70,7 +70,7 @@ def main() -> None:
                 for target in (2.5e6, 9.0e6, 4.0e5):
                     t0 = time.perf_counter()
                     window.seek(target)
-                    wait(app, lambda: window.monitor.points_drawn > 0 and window.buffer.view()["t"][0] >= target - 1)
+                    wait(app, lambda: window.monitor.points_drawn > 0 and window.buffer.snapshot().t_first >= target - 1)
                     seeks.append(time.perf_counter() - t0)
                 frames, t0 = 0, time.perf_counter()
                 last = window.monitor.points_drawn

@@ -26,7 +26,7 @@ from gui.monitor import AlarmBanner, MonitorFeed, MonitorWidget
 from gui.overview import ChannelOverview, ChannelStatus
 from gui.protocol_editor import ProtocolEditor
 from gui.run_panel import RunPanel
-from notebook import Notebook
+from notebook import Notebook, NotebookError
 
 
 class MainWindow(QtWidgets.QMainWindow):
@@ -93,8 +93,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.run_panel.channel.currentIndexChanged.connect(lambda: self.select_channel(self.run_panel.channel_index()))
         self.overview.selected.connect(self.select_channel)
         self.banner.acknowledged.connect(self._acknowledge)
-        # The overview (and every channel's level-of-detail pyramid) follows the runs
-        # a few times a second; the selected channel's plots redraw at 30 Hz.
+        # The overview follows the runs a few times a second; the selected channel's
+        # plots redraw at 40 Hz.
         self._channels_timer = QtCore.QTimer(self, interval=250)
         self._channels_timer.timeout.connect(self.refresh_channels)
         self._channels_timer.start()
@@ -166,7 +166,8 @@ class MainWindow(QtWidgets.QMainWindow):
         engine = session.engine
         self.feeds[index] = MonitorFeed(
             channel.buffer, title=self._run_title(index, engine), progress=engine.progress, state="running",
-            expects_eis=any(isinstance(step, EisStep) for step in protocol.expand(stack)))
+            expects_eis=any(isinstance(step, EisStep) for step in protocol.expand(stack)),
+            history=lambda start, stop, run_id=engine.run_id: self.notebook.sample_range(run_id, start, stop))
         self.select_channel(index)
         self.run_panel.set_state("running")
         self.analysis.refresh_runs()    # the running run can be analysed as far as it has got
@@ -201,12 +202,10 @@ class MainWindow(QtWidgets.QMainWindow):
             self.monitor.show_idle(f"Channel {index}: no run yet. Choose a protocol and start one.")
 
     def refresh_channels(self) -> None:
-        """The overview's tiles; every channel's feed catches up, so switching is instant."""
+        """The overview's tiles and the run panel's state."""
         statuses = []
         for channel in self.manager.channels:
             summary = channel.summary()
-            if channel.index in self.feeds:
-                self.feeds[channel.index].update()
             if channel.index == self.channel:
                 self.run_panel.set_state(summary["state"])   # the buttons agree with the tile, whichever is first
             statuses.append(ChannelStatus(
@@ -255,7 +254,10 @@ class MainWindow(QtWidgets.QMainWindow):
         for index in channels:
             run_id = self._alarm_runs.pop(index, None)
             if run_id is not None:
-                self.notebook.acknowledge_run(run_id)
+                try:
+                    self.notebook.acknowledge_run(run_id)
+                except NotebookError as exc:
+                    self.set_status(f"Alarm on channel {index} acknowledged here, but not recorded: {exc}")
         self.refresh_channels()
 
     def replay_run(self, run_id: int) -> None:

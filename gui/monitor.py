@@ -3,16 +3,19 @@ stack pressure and temperature against time, the Nyquist and Bode plots of each 
 sweep, the run's progress and the latest per-cycle figures, and the latched alarm
 banner the main window shows above every tab.
 
-Drawing is the GUI's business alone: a 30 Hz timer reads the run's LiveBuffer (the
-acquisition thread only ever appends to it), extends a min/max pyramid with what is
-new and draws from it only what the view needs (gui/monitor_lod.py), so a frame costs
-about the same at a thousand samples and at ten million. Zooming and panning change
-what is drawn, never what is recorded; "Follow latest" keeps the newest sample at the
-right edge until the operator moves the view.
+Drawing is the GUI's business alone: a 40 Hz timer takes a snapshot of the run's
+LiveBuffer (which the acquisition thread extends, with its min/max pyramid) and draws
+only what the view needs (acquisition/lod.py), so a frame costs about the same at a
+thousand samples and at ten million. The buffer keeps the newest samples and a
+pyramid whose finest levels forget old blocks; a zoom into an old part of a long run is
+drawn from the notebook (the feed's `history`). Zooming and panning change what is
+drawn, never what is recorded; "Follow latest" keeps the newest sample at the right
+edge, and each trace's own range in view, until the operator moves the view.
 """
 from __future__ import annotations
 
 import math
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,9 +24,9 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtSvg, QtWidgets
 
-from acquisition.live import LiveBuffer
-from gui.monitor_cycles import CycleTally
-from gui.monitor_lod import MinMaxPyramid
+from acquisition.live import TRACE_FIELDS, LiveBuffer
+from acquisition.lod import LodView, MinMaxPyramid, Window, nearest_in
+from notebook import NotebookError
 
 REDRAW_MS = 25          # 40 Hz: a frame is never late for a 30 fps display
 SPECTRA_SHOWN = 8        # the newest sweeps drawn; older ones stay in the notebook
@@ -36,7 +39,12 @@ TRACES = (
     ("pressure", "P", "P", None, "MPa", "#2e7d32"),
     ("temperature", "T", "T", None, "°C", "#ad1457"),
 )
-OPTIONAL = ("ref", "pressure", "temperature")     # plotted once the run measures them
+# A trace that varies by less than this (its unit) while following is drawn as a level
+# line on an axis spanning MIN_SPAN_FRACTION of its value (or this span, if larger),
+# its value on the axis: not at the centre of an arbitrary unit-wide span.
+MIN_SPAN = {"voltage": 1e-4, "current": 1e-9, "ref": 1e-4, "pressure": 1e-3, "temperature": 0.01}
+MIN_SPAN_FRACTION = 0.05
+HISTORY_MAX = 1 << 18     # samples read back from the notebook for one view, at most (14 MB)
 SPANS = (("whole run", None), ("last 10 min", 600.0), ("last 1 h", 3600.0), ("last 10 h", 36000.0),
          ("last 100 h", 360000.0))
 
@@ -66,29 +74,41 @@ def value_text(name: str, value: float) -> str:
 
 @dataclass
 class MonitorFeed:
-    """One run as the monitor sees it: its buffer and what the monitor has derived
-    from it so far. Kept per channel, so switching channels only catches up."""
+    """One run as the monitor shows it. Kept per channel, so switching channels costs
+    nothing: the buffer is kept current by the acquisition thread."""
     buffer: LiveBuffer
     title: str = ""
     progress: Callable[[], dict] | None = None   # RunEngine.progress: step, n_steps, cycle, t_s, remaining_s
     state: str = "running"
     expects_eis: bool = False
     events: list[tuple[float, str]] = field(default_factory=list)     # (t in s, label) marked on the plots
-    pyramid: MinMaxPyramid = field(default_factory=lambda: MinMaxPyramid([t[0] for t in TRACES]))
-    tally: CycleTally = field(default_factory=CycleTally)
-    measured: set[str] = field(default_factory=lambda: {"voltage", "current"})
+    # samples [start, stop) of this stream as stored (the notebook), for the parts the
+    # buffer no longer holds raw; None: draw those parts from the pyramid's coarser levels
+    history: Callable[[int, int], np.ndarray] | None = None
 
-    def update(self) -> np.ndarray:
-        """All samples so far, with the pyramid, the tally and `measured` brought up to date."""
-        data = self.buffer.view()
-        if data.size > self.tally.seen:
-            new = data[self.tally.seen :]
-            for name in OPTIONAL:
-                if name not in self.measured and np.isfinite(new[name]).any():
-                    self.measured.add(name)
-            self.pyramid.extend(data)
-            self.tally.extend(data)
-        return data
+
+class _HistoryCache:
+    """The one stretch of a feed's history read back last, with its pyramid."""
+
+    def __init__(self) -> None:
+        self.key: tuple[int, int, int] | None = None   # (feed, start, stop)
+        self.view: LodView | None = None
+
+    def get(self, feed: MonitorFeed, start: int, stop: int) -> LodView | None:
+        if feed.history is None or stop - start > HISTORY_MAX:
+            return None
+        if self.key != (id(feed), start, stop):
+            try:
+                samples = feed.history(start, stop)
+            except (NotebookError, sqlite3.Error):   # a damaged or vanished notebook: draw the coarser levels
+                samples = None
+            view = None
+            if samples is not None and samples.size == stop - start > 0:
+                pyramid = MinMaxPyramid(TRACE_FIELDS)
+                pyramid.extend(samples)
+                view = pyramid.view(samples, 0, samples.size)
+            self.key, self.view = (id(feed), start, stop), view
+        return self.view
 
 
 class AlarmBanner(QtWidgets.QFrame):
@@ -185,6 +205,8 @@ class MonitorWidget(QtWidgets.QWidget):
         pg.setConfigOptions(antialias=False, background="w", foreground="k")
         self.feed: MonitorFeed | None = None
         self.points_drawn = 0          # samples of the feed's buffer the plots have caught up with
+        self._drawn_window: Window | None = None
+        self._history = _HistoryCache()
         self._shown: tuple[str, ...] = ()
         self._view_dirty = True
         self._spectra_drawn: tuple[int, int] = (0, 0)
@@ -307,6 +329,7 @@ class MonitorWidget(QtWidgets.QWidget):
 
     def _clear(self) -> None:
         self.points_drawn = 0
+        self._drawn_window = None
         self._spectra_drawn = (0, 0)
         self._view_dirty = True
         for trace in self.traces.values():
@@ -336,34 +359,64 @@ class MonitorWidget(QtWidgets.QWidget):
         feed = self.feed
         if feed is None:
             return
-        data = feed.update()
-        grew = data.size != self.points_drawn
+        snap = feed.buffer.snapshot()
+        grew = snap.total != self.points_drawn
         if grew:
             self._layout_traces()
-        if self.follow.isChecked() and data.size and grew:
-            self._follow_latest(data)
-        if (grew or self._view_dirty) and data.size:
-            self._draw_traces(data)
-            self.points_drawn = data.size
+        if self.follow.isChecked() and snap.total and grew:
+            self._follow_latest(snap)
+        if (grew or self._view_dirty) and snap.total:
+            self._draw_traces(snap)
+            self.points_drawn = snap.total
         self._draw_spectra(feed)
-        self._show_progress(feed, data)
+        self._show_progress(feed, snap)
 
-    def _draw_traces(self, data: np.ndarray) -> None:
+    def _draw_traces(self, snap: LodView) -> None:
         vb = self.traces["voltage"].plot.getViewBox()
         (x0, x1), _ = vb.viewRange()
         width = int(vb.width()) or 1000
-        pyramid = self.feed.pyramid
-        window = pyramid.window(data, x0 * 3600.0, x1 * 3600.0, width)
+        t0, t1 = x0 * 3600.0, x1 * 3600.0
+        window = snap.window(t0, t1, width)
+        if window == self._drawn_window and not self._view_dirty:
+            return      # the run grew outside the view: nothing on screen changes
+        source = snap
+        if window.coarse:
+            # That part of the run is no longer in memory at the detail the view asks for:
+            # read it back from the notebook, if it is a modest stretch.
+            older = self._history.get(self.feed, window.i0, window.i1)
+            if older is not None:
+                source, window = older, older.window(t0, t1, width)
+        following = self.follow.isChecked()
         for name, trace in self.traces.items():
-            if name in self.feed.measured:
-                t, y = pyramid.envelope(data, window, name)
+            if name in self.feed.buffer.measured:
+                t, y = source.envelope(window, name)
                 trace.curve.setData(t / 3600.0, y)
+                if following:
+                    self._fit_y(trace, y)
+        self._drawn_window = window if source is snap else None
         self._view_dirty = False
 
-    def _follow_latest(self, data: np.ndarray) -> None:
-        t_last = float(data["t"][-1]) / 3600.0
+    @staticmethod
+    def _fit_y(trace: _TimePlot, y: np.ndarray) -> None:
+        """While following, each trace's axis spans what is drawn (see MIN_SPAN)."""
+        finite = y[np.isfinite(y)]
+        if not finite.size:
+            return
+        lo, hi = float(finite.min()), float(finite.max())
+        if hi - lo < MIN_SPAN[trace.name]:
+            middle = 0.5 * (lo + hi)
+            half = 0.5 * max(MIN_SPAN[trace.name], MIN_SPAN_FRACTION * abs(middle))
+            lo, hi = middle - half, middle + half
+        pad = 0.05 * (hi - lo)
+        lo, hi = lo - pad, hi + pad
+        (_, _), (y0, y1) = trace.plot.getViewBox().viewRange()
+        if abs(y0 - lo) > 0.005 * (hi - lo) or abs(y1 - hi) > 0.005 * (hi - lo):
+            trace.plot.setYRange(lo, hi, padding=0)    # unchanged ranges keep the axes' cached drawing
+
+    def _follow_latest(self, snap: LodView) -> None:
+        t_last = float(snap.raw["t"][-1]) / 3600.0
         span = self.span.currentData()
-        t_first = float(data["t"][0]) / 3600.0 if span is None else max(t_last - span / 3600.0, 0.0)
+        t_first = snap.t_first / 3600.0 if span is None else max(t_last - span / 3600.0, 0.0)
         if t_last <= t_first:
             t_last = t_first + 1e-3
         vb = self.traces["voltage"].plot.getViewBox()
@@ -373,13 +426,10 @@ class MonitorWidget(QtWidgets.QWidget):
         if abs(x0 - (t_first - margin)) < pixel and abs(x1 - (t_last + margin)) < pixel:
             return    # less than a pixel to move: the axes keep their cached drawing
         self.traces["voltage"].plot.setXRange(t_first, t_last, padding=0.02)   # not a "manual" change
-        for trace in self.traces.values():
-            trace.plot.enableAutoRange(axis="y")
-            trace.plot.setAutoVisible(y=True)     # y fits what is in view, not the whole run
 
     def _layout_traces(self) -> None:
         """Show the traces the run measures; the time axis only under the lowest one."""
-        measured = self.feed.measured if self.feed else {"voltage", "current"}
+        measured = self.feed.buffer.measured if self.feed else {"voltage", "current"}
         names = tuple(name for name in self.traces if name in measured)
         if names == self._shown:
             return       # relabelling axes every frame would make them redraw every frame
@@ -395,9 +445,9 @@ class MonitorWidget(QtWidgets.QWidget):
 
     def _on_follow(self, on: bool) -> None:
         if on and self.feed is not None and self.follow.isChecked():
-            data = self.feed.buffer.view()
-            if data.size:
-                self._follow_latest(data)
+            snap = self.feed.buffer.snapshot()
+            if snap.total:
+                self._follow_latest(snap)
                 self._view_dirty = True
 
     def _on_x_range(self, *_args) -> None:
@@ -442,10 +492,10 @@ class MonitorWidget(QtWidgets.QWidget):
                                                                              if len(shown) > 1 else ""))
 
     # -- text --
-    def _show_progress(self, feed: MonitorFeed, data: np.ndarray) -> None:
+    def _show_progress(self, feed: MonitorFeed, snap: LodView) -> None:
         self.heading.setText(f"{feed.title} — {feed.state}" if feed.title else feed.state)
         progress = feed.progress() if feed.progress else {}
-        last = data[-1] if data.size else None
+        last = snap.raw[-1] if snap.total else None
         cycle = progress.get("cycle", int(last["cycle"]) if last is not None else 0)
         t_s = progress.get("t_s", float(last["t"]) if last is not None else 0.0)
         parts = [f"Cycle {cycle}"]
@@ -453,12 +503,12 @@ class MonitorWidget(QtWidgets.QWidget):
             parts.append(f"step {progress['step'] + 1} of {progress['n_steps']}")
         parts += [f"elapsed {duration_text(t_s)}",
                   f"remaining {duration_text(progress.get('remaining_s')) if feed.state in ('running', 'paused') else '—'}",
-                  f"{data.size:,} samples"]
+                  f"{snap.total:,} samples"]
         if last is not None:
             parts += [f"V = {value_text('voltage', float(last['voltage']))}",
                       f"I = {value_text('current', float(last['current']))}"]
         self.progress.setText("  ·  ".join(parts))
-        done, now = feed.tally.latest_complete(cycle), feed.tally.figures(cycle)
+        done, now = feed.buffer.cycle_figures(cycle)
         parts = []
         if done is not None:
             ce = f"{done.ce:.2%}" if done.ce is not None else "—"
@@ -472,20 +522,30 @@ class MonitorWidget(QtWidgets.QWidget):
         if self.feed is None or not trace.plot.sceneBoundingRect().contains(pos):
             return
         point = trace.plot.getViewBox().mapSceneToView(pos)
-        data = self.feed.buffer.view()
+        snap = self.feed.buffer.snapshot()
         for other in self.traces.values():
             other.cursor_v.setPos(point.x())
             other.cursor_v.show()
             other.cursor_h.setVisible(other is trace)
         trace.cursor_h.setPos(point.y())
-        if data.size == 0:
+        if snap.total == 0:
             return
-        k = self.feed.pyramid.nearest(data, point.x() * 3600.0)
-        sample = data[k]
+        here = f"Cursor: t = {point.x():.4f} h, {trace.short} = {value_text(trace.name, point.y())}"
+        t_s = point.x() * 3600.0
+        k = snap.nearest(t_s)
+        if k is not None:
+            sample = snap.raw[k - snap.raw_first]
+        else:
+            start, stop = snap.locate(t_s)
+            older = self._history.get(self.feed, start, stop)
+            if older is None:
+                self.cursor_readout.setText(f"{here}  |  the samples near it are in the notebook")
+                return
+            k = nearest_in(older.raw, start, t_s)
+            sample = older.raw[k - start]
         values = "  ·  ".join(f"{spec[1]} = {value_text(spec[0], float(sample[spec[0]]))}"
-                              for spec in TRACES if spec[0] in self.feed.measured)
-        self.cursor_readout.setText(f"Cursor: t = {point.x():.4f} h, {trace.short} = {value_text(trace.name, point.y())}"
-                                    f"  |  nearest sample #{k:,} at {float(sample['t']) / 3600:.4f} h "
+                              for spec in TRACES if spec[0] in self.feed.buffer.measured)
+        self.cursor_readout.setText(f"{here}  |  nearest sample #{k:,} at {float(sample['t']) / 3600:.4f} h "
                                     f"(cycle {int(sample['cycle'])}): {values}")
 
     # -- export --

@@ -111,8 +111,10 @@ class ReplayWindow(QtWidgets.QMainWindow):
         self._marked = {}
         self.buffer = LiveBuffer()
         self.player.listeners[0] = self.buffer
+        first, samples = self.player.position, self.player.samples   # the stream starts at the player's position
         self.feed = MonitorFeed(self.buffer, title=f"Replay of run {self.run_id}", state="running",
-                                expects_eis=bool(self.notebook.spectra(self.run_id)))
+                                expects_eis=bool(self.notebook.spectra(self.run_id)),
+                                history=lambda start, stop: samples[first + start : first + stop])
         self.monitor.attach(self.feed)
 
     def _thresholds_text(self) -> str:
@@ -167,9 +169,9 @@ class ReplayWindow(QtWidgets.QMainWindow):
         self.seek(self.loop_from.value() * 3600.0)
 
     def _show_position(self) -> None:
-        data = self.buffer.view()
-        if data.size:
-            t = float(data["t"][-1])
+        last = self.buffer.last()
+        if last is not None:
+            t = float(last["t"])
             if not self.position.isSliderDown():
                 self.position.setValue(int(t))
             self.position_label.setText(f"t = {t / 3600:.3f} h")

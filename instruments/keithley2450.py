@@ -1,7 +1,10 @@
 """Keithley 2450 SourceMeter as a galvanostat, in its native SCPI command set.
 
 Readings go through the instrument's own buffer (`:TRAC:DATA?`) rather than one
-`:READ?` per point, so sampling timing is the instrument's, not the PC's. An idle
+`:READ?` per point, so sampling timing is the instrument's, not the PC's. The buffer
+holds `capacity` readings and then overwrites the oldest: a step that would not fit
+behind the readings already in it needs the buffer cleared first (`fits`), and one
+found full is an error rather than readings silently lost. An idle
 output is put in high-impedance mode (`:OUTP:SMOD HIMP`) so it does not load the cell.
 """
 from __future__ import annotations
@@ -32,6 +35,7 @@ class Keithley2450(ScpiDriver):
     def __init__(self, connection: Connection, name: str = "SMU (Keithley 2450)"):
         super().__init__(connection, name)
         self._read_count = 0
+        self.capacity = 100_000      # defbuffer1 after *RST; read back by reset()
 
     def _query(self, command: str) -> str:
         return self.connection.query(command)
@@ -44,12 +48,22 @@ class Keithley2450(ScpiDriver):
         self._write(":SENS:VOLT:RSEN ON")   # 4-wire: lead resistance would swamp mV polarisation
         self._write(":OUTP:SMOD HIMP")
         self.clear_buffer()
+        self.capacity = self.connection.query(f":TRAC:POIN? {BUFFER}", count)
         self.check_errors("reset")
 
     def clear_buffer(self) -> None:
         """Empty the reading buffer; its relative timestamps restart at 0."""
         self._write(f":TRAC:CLE {BUFFER}")
         self._read_count = 0
+
+    @staticmethod
+    def readings(duration_s: float, interval_s: float) -> int:
+        return max(1, int(duration_s / interval_s + 1e-9))
+
+    def fits(self, duration_s: float, interval_s: float) -> bool:
+        """Whether a step's readings fit behind those in the buffer, with one to spare:
+        the buffer is only ever found full when readings were overwritten."""
+        return self._read_count + self.readings(duration_s, interval_s) < self.capacity
 
     def set_voltage_limit(self, volts: float) -> None:
         lo, hi = self.VOLTAGE_LIMIT_RANGE_V
@@ -75,6 +89,9 @@ class Keithley2450(ScpiDriver):
             raise LimitError(f"{self.name}: sample interval {interval_s:g} s is outside {lo:g}..{hi:g} s")
         if not 0 < duration_s <= self.MAX_DURATION_S:
             raise LimitError(f"{self.name}: step duration {duration_s:g} s is outside 0..{self.MAX_DURATION_S:g} s")
+        if self.readings(duration_s, interval_s) >= self.capacity:
+            raise LimitError(f"{self.name}: a step of {self.readings(duration_s, interval_s):,} readings does not fit its "
+                             f"reading buffer ({self.capacity:,}): sample less often or split the step")
         if v_min is None and v_max is None:
             self._write(f':TRIG:LOAD "DurationLoop", {duration_s:.6g}, {interval_s:.6g}')
         else:
@@ -82,7 +99,7 @@ class Keithley2450(ScpiDriver):
             high = self.VOLTAGE_LIMIT_RANGE_V[1] if v_max is None else v_max
             if not low < high:
                 raise LimitError(f"{self.name}: voltage window {low:g}..{high:g} V is empty")
-            count = max(1, int(duration_s / interval_s + 1e-9))
+            count = self.readings(duration_s, interval_s)
             self._write(':TRIG:LOAD "Empty"')
             self._write(f":TRIG:BLOC:DEL:CONS 1, {interval_s:.6g}")
             self._write(f":TRIG:BLOC:MDIG 2, {BUFFER}")
@@ -90,12 +107,18 @@ class Keithley2450(ScpiDriver):
             self._write(f":TRIG:BLOC:BRAN:COUN 4, {count}, 1")
             self._write(":TRIG:BLOC:SOUR:STAT 5, OFF")
         self._write(":INIT")
+        # A set-up the instrument refused would leave the cell at the wrong current, or
+        # none: every step starts only once the error queue is empty.
+        self.check_errors("step set-up (source current, trigger model, :INIT)")
 
     def is_sampling(self) -> bool:
         return self.connection.query(":TRIG:STAT?", _trigger_state) in {"RUNNING", "WAITING", "PAUSED"}
 
     def read_new(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         taken = self.connection.query(f":TRAC:ACT? {BUFFER}", count)
+        if taken >= self.capacity:
+            raise InstrumentError(self.name, f":TRAC:ACT? {BUFFER}",
+                                  f"the reading buffer is full ({taken:,} readings): newer readings overwrite unread ones")
         if taken <= self._read_count:
             empty = np.empty(0)
             return empty, empty, empty

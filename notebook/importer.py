@@ -33,7 +33,7 @@ from notebook.formats.biologic import read_mpr, read_mpt_table
 from notebook.formats.spectra import read_bdf_eis
 from notebook.rows import insert_chunk, insert_spectrum, insert_step
 from notebook.samples import empty_samples
-from notebook.store import Notebook, protocol_version_id, utc_now
+from notebook.store import Notebook, locked, locked_error, protocol_version_id, utc_now
 
 CHUNK_SAMPLES = 16384   # as the live writer's chunks
 
@@ -227,5 +227,7 @@ def import_file(nb: Notebook, path: str | Path, *, build_id: int | None = None, 
                     "cycle": int(s.meta.get("cycle", 1)), "amplitude_v": 0.0,   # 0: the file does not say
                     "instrument": s.meta.get("technique", fmt), "freq_hz": s.frequency_hz, "z": s.z_ohm})
     except sqlite3.Error as exc:
+        if locked(exc):
+            raise locked_error(nb.path, f"{path.name} was not imported (nothing was added)") from None
         raise NotebookError(f"could not import {path} into {nb.path}: {exc}; nothing was added") from None
     return ImportResult(run_id, build_id, path, fmt, int(samples.size), len(spectra), warnings)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -27,10 +28,24 @@ SQLITE_HEADER = b"SQLite format 3\x00"
 # pages per blob than with the default 4 KiB, which made writing a 10 M-sample run ~3x
 # faster here. The page size is fixed when a file is created (existing notebooks keep theirs).
 PAGE_SIZE = 65536
+BUSY_TIMEOUT_S = 10.0   # how long a write waits for another connection's lock
 
 
 def utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def locked(exc: BaseException) -> bool:
+    """Whether an SQLite error is another connection's lock outlasting the busy timeout."""
+    return isinstance(exc, sqlite3.OperationalError) and (
+        getattr(exc, "sqlite_errorcode", 0) & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+        or "locked" in str(exc))
+
+
+def locked_error(path: Path, what: str) -> NotebookError:
+    return NotebookError(f"{path} is locked by another program (it held its lock for more than {BUSY_TIMEOUT_S:g} s), "
+                         f"so {what}: finish or close the change open in that program and try again, or open the "
+                         "notebook read-only to browse it")
 
 
 def default_path() -> Path:
@@ -41,10 +56,11 @@ def default_path() -> Path:
 def connect(path: Path, read_only: bool = False) -> sqlite3.Connection:
     """A connection with the settings every notebook connection uses."""
     if read_only:
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=10, check_same_thread=False)
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S,
+                               check_same_thread=False)
     else:
         is_new = not path.exists() or path.stat().st_size == 0
-        conn = sqlite3.connect(path, timeout=10, check_same_thread=False)
+        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, check_same_thread=False)
         if is_new:
             conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")  # before WAL mode fixes it
         conn.execute("PRAGMA journal_mode = WAL")
@@ -115,6 +131,8 @@ class Notebook:
             if not read_only:
                 migrate(self.conn)
         except sqlite3.DatabaseError as exc:
+            if locked(exc):
+                raise locked_error(self.path, "it could not be opened") from exc
             if is_new:
                 raise NotebookError(f"cannot create notebook {self.path}: {exc}") from exc
             raise NotebookError(f"{self.path} cannot be opened as a notebook: {exc}") from exc
@@ -133,9 +151,21 @@ class Notebook:
         if version < SCHEMA_VERSION and self.read_only:
             raise NotebookError(f"{self.path} has schema v{version} and needs migrating; open it writable once")
 
+    @contextmanager
+    def _writing(self, what: str):
+        """One write transaction; another program's lock becomes a NotebookError saying
+        so (the transaction is rolled back: nothing is half-written)."""
+        try:
+            with self.conn:
+                yield
+        except sqlite3.OperationalError as exc:
+            if locked(exc):
+                raise locked_error(self.path, what) from exc
+            raise
+
     def _mark_interrupted(self) -> list[int]:
         """Runs left `running` by a crash become `interrupted`; their data stays."""
-        with self.conn:
+        with self._writing("runs left running by an earlier session could not be marked interrupted"):
             ids = [row[0] for row in self.conn.execute("SELECT id FROM runs WHERE status = 'running'")]
             self.conn.executemany(
                 "UPDATE runs SET status = 'interrupted', ended_utc = ?, n_samples = "
@@ -160,7 +190,7 @@ class Notebook:
 
     def save_build(self, stack: Stack) -> int:
         self.require_writable()
-        with self.conn:
+        with self._writing("the build was not saved"):
             return self.insert_build(stack)
 
     def insert_build(self, stack: Stack) -> int:
@@ -249,6 +279,26 @@ class Notebook:
             raise NotebookError(f"run {run_id} in {self.path}: sample chunks are missing after index {pos // SAMPLE_DTYPE.itemsize}")
         return out
 
+    def sample_range(self, run_id: int, start: int, stop: int) -> np.ndarray:
+        """Samples [start, stop) of a run, as far as they are stored (a live run's newest
+        second may not be yet): the chunks overlapping the range, found by the primary key."""
+        if not 0 <= start <= stop:
+            raise ValueError(f"sample range must be 0 <= start <= stop, got [{start}, {stop})")
+        row = self.conn.execute("SELECT MAX(first_index) FROM sample_chunks WHERE run_id = ? AND first_index <= ?",
+                                (run_id, start)).fetchone()
+        lower = row[0] if row[0] is not None else start
+        parts, pos = [], start
+        for first, n, blob in self.conn.execute(
+                "SELECT first_index, n, data FROM sample_chunks WHERE run_id = ? AND first_index >= ? AND first_index < ?"
+                " ORDER BY first_index", (run_id, lower, stop)):
+            if first > pos or len(blob) != n * SAMPLE_DTYPE.itemsize:
+                raise NotebookError(f"run {run_id} in {self.path}: the sample chunk at index {first} is damaged "
+                                    f"or one before it is missing")
+            chunk = np.frombuffer(blob, dtype=SAMPLE_DTYPE)
+            parts.append(chunk[max(pos - first, 0) : stop - first])
+            pos = first + n
+        return np.concatenate(parts) if parts else np.empty(0, dtype=SAMPLE_DTYPE)
+
     def steps(self, run_id: int) -> list[dict]:
         return [dict(r) for r in self.conn.execute("SELECT * FROM run_steps WHERE run_id = ? ORDER BY step", (run_id,))]
 
@@ -276,7 +326,7 @@ class Notebook:
 
     def acknowledge_run(self, run_id: int) -> int:
         """Mark a run's alarms seen; returns how many. Events themselves are never deleted."""
-        with self.conn:
+        with self._writing("the alarms were not marked acknowledged"):
             cur = self.conn.execute("UPDATE events SET acknowledged_utc = ? WHERE run_id = ? AND acknowledged_utc IS NULL",
                                     (utc_now(), run_id))
         return cur.rowcount
@@ -322,7 +372,7 @@ class Notebook:
         self._target(build_id, run_id)
         if not text.strip():
             raise NotebookError("a note needs some text")
-        with self.conn:
+        with self._writing("the note was not added"):
             return self.conn.execute("INSERT INTO notes (build_id, run_id, created_utc, author, text) VALUES (?,?,?,?,?)",
                                      (build_id, run_id, utc_now(), author.strip(), text.strip())).lastrowid
 
@@ -336,7 +386,7 @@ class Notebook:
         self.require_writable()
         kind, key = self._target(build_id, run_id)
         tag = clean_tag(tag)
-        with self.conn:
+        with self._writing("the tag was not added"):
             self.conn.execute(f"INSERT OR IGNORE INTO {kind}_tags ({kind}_id, tag, created_utc) VALUES (?,?,?)",
                               (key, tag, utc_now()))
         return tag
@@ -344,7 +394,7 @@ class Notebook:
     def remove_tag(self, tag: str, *, build_id: int | None = None, run_id: int | None = None) -> bool:
         self.require_writable()
         kind, key = self._target(build_id, run_id)
-        with self.conn:
+        with self._writing("the tag was not removed"):
             cur = self.conn.execute(f"DELETE FROM {kind}_tags WHERE {kind}_id = ? AND tag = ?", (key, tag))
         return cur.rowcount > 0
 

@@ -3,7 +3,11 @@ command set the driver uses, a reading buffer, an error queue, and two trigger m
 the predefined DurationLoop, and a block model (delay, measure, limit branch, counter,
 source off) that stops sampling when the voltage leaves a window and switches the
 output off, as the real instrument's trigger-model blocks do. Time comes from the
-injected clock, so it runs accelerated."""
+injected clock, so it runs accelerated.
+
+The reading buffer holds `:TRAC:POIN` readings (100,000 by default, as defbuffer1);
+more overwrite the oldest (fill mode continuous) and `:TRAC:ACT?` stays at the capacity,
+so a driver that lets it fill up loses readings here as it would on the instrument."""
 from __future__ import annotations
 
 import math
@@ -14,6 +18,7 @@ import numpy as np
 from instruments.sim.scpi_server import ScpiEmulator
 
 IDN = "KEITHLEY INSTRUMENTS,MODEL 2450,SIM00001,1.7.12b SolidStack simulated bench"
+DEFAULT_CAPACITY = 100_000    # defbuffer1 after *RST
 
 
 class Keithley2450Emulator(ScpiEmulator):
@@ -23,6 +28,7 @@ class Keithley2450Emulator(ScpiEmulator):
         self.clock = clock
         self.trigger_out = trigger_out   # an instrument on the trigger line (the reference voltmeter)
         self.switched_off_at: float | None = None
+        self.reset_capacity = DEFAULT_CAPACITY   # what *RST sets (smaller in tests of long runs)
         super().__init__()
         self._reset()
 
@@ -31,6 +37,7 @@ class Keithley2450Emulator(ScpiEmulator):
         self.output_mode = "NORM"
         self.source_current = 0.0
         self.voltage_limit = 21.0
+        self.capacity = self.reset_capacity
         self._clear_buffer()
         self._running = False
         self._blocks: dict[int, tuple] = {}
@@ -39,9 +46,23 @@ class Keithley2450Emulator(ScpiEmulator):
         self._taken = 0
 
     def _clear_buffer(self) -> None:
-        self._buffer: list[np.ndarray] = []   # rows of (rel time, source, reading)
+        self._table = np.empty((min(self.capacity, 4096), 3))   # rows of (rel time, source, reading)
         self._count = 0
         self.buffer_t0 = self.clock.now()
+
+    def _store(self, rows: np.ndarray) -> None:
+        need = self._count + rows.shape[0]
+        if need > self._table.shape[0] and self._table.shape[0] < self.capacity:
+            grown = np.empty((min(max(need, 2 * self._table.shape[0]), self.capacity), 3))
+            grown[: self._count] = self._table[: self._count]
+            self._table = grown
+        if need > self.capacity:     # full: the newest readings overwrite the oldest
+            keep = max(self.capacity - rows.shape[0], 0)
+            self._table[:keep] = self._table[self._count - keep : self._count]
+            rows = rows[-self.capacity :]
+            self._count = keep
+        self._table[self._count : self._count + rows.shape[0]] = rows
+        self._count += rows.shape[0]
 
     # -- the state machine --
     def _apply_current(self) -> None:
@@ -62,8 +83,7 @@ class Keithley2450Emulator(ScpiEmulator):
                 self.trigger_out.trigger(self.cell.last_reference[:taken])
             volts = np.clip(volts, -self.voltage_limit, self.voltage_limit)
             rows = np.column_stack([times[:taken] - self.buffer_t0, np.full(taken, current), volts])
-            self._buffer.append(rows)
-            self._count += taken
+            self._store(rows)
             self._taken += taken
             if taken < times.size:          # the limit branch left the loop
                 self._end_loop(float(times[taken - 1]))
@@ -98,9 +118,9 @@ class Keithley2450Emulator(ScpiEmulator):
         return loop
 
     def _data(self, start: int, end: int) -> str:
-        table = np.concatenate(self._buffer) if self._buffer else np.empty((0, 3))
-        self._buffer = [table]
-        rows = table[start - 1 : end]
+        if not 1 <= start <= end <= self._count:
+            raise ValueError(f"buffer indices {start}..{end} outside 1..{self._count}")
+        rows = self._table[start - 1 : end]
         return ",".join(f"{value:.9g}" for value in rows.ravel())
 
     # -- SCPI --
@@ -139,6 +159,14 @@ class Keithley2450Emulator(ScpiEmulator):
             return f"{float(self.cell.voltages(np.array([self.clock.now()]))[0]):.9g}"
         elif header == ":TRAC:CLE":
             self._clear_buffer()
+        elif header == ":TRAC:POIN?":
+            return str(self.capacity)
+        elif header == ":TRAC:POIN":
+            points = int(args.split(",")[0])
+            if not 10 <= points <= 10_000_000:
+                raise ValueError(args)
+            self.capacity = points
+            self._clear_buffer()        # the instrument clears a buffer it resizes
         elif header == ":TRAC:ACT?":
             self._advance()
             return str(self._count)

@@ -3,7 +3,9 @@
 
 Faults can be injected on purpose, to prove the drivers and the engine cope:
 `timeout` (the next message gets no reply), `disconnect` (the connection drops),
-`garbage` (a reply of noise), `truncate` (half a reply), and `down` (every
+`garbage` (a reply of noise), `truncate` (half a reply), `error` (the instrument
+refuses the message's command and queues an SCPI execution error, as a real one does
+when it cannot carry a command out; `*OPC?` still answers), and `down` (every
 connection is refused until `recover()`)."""
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ import socketserver
 import threading
 from typing import Protocol
 
-FAULTS = ("timeout", "disconnect", "garbage", "truncate")
+FAULTS = ("timeout", "disconnect", "garbage", "truncate", "error")
 
 
 class Emulator(Protocol):
@@ -30,6 +32,11 @@ class ScpiEmulator:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._errors: list[str] = []
+
+    def refuse(self, command: str) -> None:
+        """Do not carry `command` out; say so in the error queue."""
+        with self._lock:
+            self._errors.append(f'-200,"Execution error; {command}"')
 
     def handle(self, command: str) -> str | None:
         with self._lock:
@@ -75,7 +82,7 @@ class _Handler(socketserver.BaseRequestHandler):
                 return
             if fault == "timeout":
                 continue
-            reply = server.answer(text)
+            reply = server.answer(text, refuse=fault == "error")
             if reply is None:
                 continue
             if fault == "garbage":
@@ -90,13 +97,17 @@ class _Server(socketserver.ThreadingTCPServer):
     allow_reuse_address = True
     down = False
 
-    def answer(self, text: str) -> str | None:
+    def answer(self, text: str, refuse: bool = False) -> str | None:
+        """The reply to one message; `refuse`: its first instrument command is refused."""
         if not self.scpi:
-            return self.emulator.handle(text.strip())
+            return None if refuse else self.emulator.handle(text.strip())
         replies = []
         for command in text.strip().split(";"):
             command = command.strip()
-            if command:
+            if refuse and command and not command.startswith("*"):
+                self.emulator.refuse(command)
+                refuse = False
+            elif command:
                 reply = self.emulator.handle(command if command.startswith(("*", ":")) else ":" + command)
                 if reply is not None:
                     replies.append(reply)
@@ -139,6 +150,8 @@ class ScpiServer:
             return
         if fault not in FAULTS:
             raise ValueError(f"unknown fault {fault!r}; choose one of {', '.join(FAULTS)} or 'down'")
+        if fault == "error" and not hasattr(self._server.emulator, "refuse"):
+            raise ValueError(f"{type(self._server.emulator).__name__} keeps no error queue to refuse a command into")
         with self._server.fault_lock:
             self._server.faults.extend([(fault, match)] * count)
 

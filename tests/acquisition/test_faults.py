@@ -3,6 +3,7 @@ transient fault is retried by reopening the resource and the run loses nothing; 
 instrument that stays down ends the run with a clear, attributed error."""
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 import cell
@@ -85,6 +86,43 @@ def test_an_instrument_that_stays_down_fails_the_run_with_an_attributed_error(db
     nb.close()
 
 
+class RefuseAfter(InjectAfter):
+    def on_batch(self, samples):
+        self.batches += 1
+        if self.batches == self.after:
+            self.server.inject("error", match=":SOUR:CURR")   # the next step's current is refused
+
+
+def test_a_command_the_instrument_refuses_stops_the_run_safely_and_names_it(db_path):
+    nb = Notebook(db_path)
+    stack = cell.from_template("sym-agc")
+    clock = make_clock("max")
+    bench = simulated_bench(stack, clock, timeout_ms=300)
+    engine = RunEngine(db_path, nb.save_build(stack), stack, PROTOCOL, bench, clock,
+                       listeners=[RefuseAfter(bench.servers["smu"], "error")])
+    try:
+        assert engine.run() == "failed"
+        assert bench.emulators["smu"].output_on is False          # left safe
+    finally:
+        bench.close()
+    (fault,) = [e for e in nb.events(engine.run_id) if e["kind"] == "instrument_fault"]
+    assert fault["severity"] == "alarm" and fault["evidence"]["instrument"] == "SMU (Keithley 2450)"
+    assert "step set-up" in fault["evidence"]["command"]
+    assert "Execution error; :SOUR:CURR" in fault["evidence"]["detail"]       # the refused command, by name
+    assert nb.samples(engine.run_id).size == engine.n_samples > 0
+    nb.close()
+
+
+def test_only_an_instrument_with_an_error_queue_can_refuse(db_path):
+    stack = cell.from_template("sym-agc")
+    bench = simulated_bench(stack, make_clock("max"))
+    try:
+        with pytest.raises(ValueError, match="keeps no error queue"):
+            bench.servers["pressure"].inject("error")
+    finally:
+        bench.close()
+
+
 class JumpAfter(InjectAfter):
     def on_batch(self, samples):
         self.batches += 1
@@ -109,3 +147,29 @@ def test_a_clock_jump_loses_no_sample_and_keeps_the_step_timing(db_path):
     assert [s["n_samples"] for s in nb.steps(engine.run_id)] == [3600] * 4
     assert nb.events(engine.run_id) == []
     nb.close()
+
+
+def test_a_run_longer_than_the_smu_buffer_clears_it_between_steps_and_keeps_every_sample(db_path):
+    """The 2450 holds 100,000 readings; a week-long run takes more. Here the buffer holds
+    5,000, so each one-hour step after the first needs it cleared: the samples and their times are
+    those of a run that never needed to."""
+    def run(capacity):
+        nb = Notebook(db_path)
+        stack = cell.from_template("sym-agc")
+        clock = make_clock("max")
+        bench = simulated_bench(stack, clock)
+        bench.emulators["smu"].reset_capacity = capacity
+        engine = RunEngine(db_path, nb.save_build(stack), stack, PROTOCOL, bench, clock)
+        try:
+            assert engine.run() == "completed"
+        finally:
+            bench.close()
+        samples = nb.samples(engine.run_id)
+        nb.close()
+        return samples
+
+    small, large = run(5_000), run(100_000)
+    assert small.size == large.size == FULL_RUN_SAMPLES
+    np.testing.assert_allclose(small["t"], np.arange(1, FULL_RUN_SAMPLES + 1), atol=1e-6)
+    np.testing.assert_allclose(small["t"], large["t"], atol=1e-6)
+    np.testing.assert_allclose(small["voltage"], large["voltage"], rtol=1e-9)

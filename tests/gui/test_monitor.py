@@ -58,7 +58,8 @@ def x_range(monitor) -> list[float]:
 
 def test_a_long_history_is_drawn_as_its_envelope_and_follows_the_stream(qtbot, monitor):
     buffer = LiveBuffer()
-    buffer.append(history(2_000_000))
+    data = history(2_000_000)
+    buffer.append(data)
     feed = MonitorFeed(buffer, title="Channel 1 · bench")
     monitor.attach(feed)
     qtbot.waitUntil(lambda: monitor.points_drawn == 2_000_000)
@@ -66,7 +67,7 @@ def test_a_long_history_is_drawn_as_its_envelope_and_follows_the_stream(qtbot, m
     width = monitor.traces["voltage"].plot.getViewBox().width()
     assert x.size <= 2 * 4 * (width + 2)                 # about the screen, not the run
     assert np.nanmax(y) == 4.5                            # a one-sample spike is never lost
-    assert np.nanmin(y) == pytest.approx(buffer.view()["voltage"].min())
+    assert np.nanmin(y) == pytest.approx(data["voltage"].min())
     assert monitor.traces["pressure"].widget.isVisible() and not monitor.traces["ref"].widget.isVisible()
     assert "2,000,000 samples" in monitor.progress.text() and "Cycle 278" in monitor.progress.text()
     # new samples arrive: drawn on the next frames, the view keeps the newest at its right edge
@@ -78,15 +79,17 @@ def test_a_long_history_is_drawn_as_its_envelope_and_follows_the_stream(qtbot, m
 
 def test_zooming_stops_following_but_never_the_stream(qtbot, monitor):
     buffer = LiveBuffer()
-    buffer.append(history(200_000))
-    monitor.attach(MonitorFeed(buffer))
+    data = history(210_000)
+    buffer.append(data[:200_000])
+    # the middle of the run is no longer in memory sample by sample: it is read back
+    monitor.attach(MonitorFeed(buffer, history=lambda start, stop: data[start:stop]))
     qtbot.waitUntil(lambda: monitor.points_drawn == 200_000)
     wheel(monitor.traces["voltage"].widget, 6)           # zoom in around the middle
     assert not monitor.follow.isChecked()
     zoomed = x_range(monitor)
     assert zoomed[1] - zoomed[0] < 0.5 * 200_000 / 3600
     # the run goes on: samples keep being taken in, the view stays where the operator put it
-    buffer.append(history(10_000, start=200_000))
+    buffer.append(data[200_000:])
     qtbot.waitUntil(lambda: monitor.points_drawn == 210_000)
     assert x_range(monitor) == pytest.approx(zoomed)
     # linked plots show the same span; deep in, the raw samples themselves are drawn
@@ -95,7 +98,6 @@ def test_zooming_stops_following_but_never_the_stream(qtbot, monitor):
         wheel(monitor.traces["voltage"].widget, 3)
     qtbot.waitUntil(lambda: not monitor._view_dirty)
     x, y = monitor.traces["voltage"].curve.getData()
-    data = buffer.view()
     k = np.searchsorted(data["t"], x[0] * 3600)
     assert 10 <= y.size < 1000
     np.testing.assert_array_equal(y, data["voltage"][k : k + y.size])
@@ -106,17 +108,86 @@ def test_zooming_stops_following_but_never_the_stream(qtbot, monitor):
     assert lo <= 0 and hi >= 209_999 / 3600
 
 
+def zoom_to(monitor, qtbot, t0_h: float, t1_h: float) -> None:
+    monitor.follow.setChecked(False)
+    monitor.traces["voltage"].plot.setXRange(t0_h, t1_h, padding=0)
+    qtbot.waitUntil(lambda: not monitor._view_dirty)
+
+
+def test_an_old_stretch_no_longer_in_memory_is_read_back_from_the_notebook(qtbot, monitor, db_path):
+    """A run whose oldest hours the live buffer has let go of (a small buffer here, a
+    long run on a station): zooming into them draws every stored sample, read back."""
+    from notebook.writer import RunWriter
+    data = history(300_000)
+    with Notebook(db_path) as nb:
+        build_id = nb.save_build(cell.from_template("sym-agc"))
+    writer = RunWriter(db_path)
+    run_id = writer.start_run(build_id, "synthetic", "{}", {})
+    for start in range(0, data.size, 7_000):
+        writer.append(data[start : start + 7_000])
+    writer.finish("completed")
+    with Notebook(db_path, read_only=True) as nb:
+        buffer = LiveBuffer(keep=20_000, keep_blocks=512)
+        for start in range(0, data.size, 5_000):
+            buffer.append(data[start : start + 5_000])
+        monitor.attach(MonitorFeed(buffer, history=lambda a, b: nb.sample_range(run_id, a, b)))
+        qtbot.waitUntil(lambda: monitor.points_drawn == data.size)
+        zoom_to(monitor, qtbot, 10_000 / 3600, 10_500 / 3600)
+        x, y = monitor.traces["voltage"].curve.getData()
+        k = int(np.searchsorted(data["t"], x[0] * 3600))
+        np.testing.assert_array_equal(y, data["voltage"][k : k + y.size])
+        assert x[0] <= 10_000 / 3600 and x[-1] >= 10_500 / 3600
+        # the cursor there reads the stored sample
+        view = monitor.traces["voltage"].widget
+        QTest.mouseMove(view.viewport(), view.viewport().rect().center() + QtCore.QPoint(3, 0))  # not where the next test moves
+        assert "nearest sample #10,2" in monitor.cursor_readout.text()
+
+
+def test_without_a_notebook_an_old_stretch_is_drawn_coarser_but_never_wrong(qtbot, monitor):
+    data = history(300_000)
+    buffer = LiveBuffer(keep=20_000, keep_blocks=512)
+    for start in range(0, data.size, 5_000):
+        buffer.append(data[start : start + 5_000])
+    monitor.attach(MonitorFeed(buffer))
+    qtbot.waitUntil(lambda: monitor.points_drawn == data.size)
+    zoom_to(monitor, qtbot, 10_000 / 3600, 10_500 / 3600)
+    x, y = monitor.traces["voltage"].curve.getData()
+    assert 2 <= x.size < 500                   # blocks, not samples
+    shown = (data["t"] >= x[0] * 3600) & (data["t"] < x[-1] * 3600 + 1024)
+    assert np.nanmax(y) >= data["voltage"][(data["t"] >= 10_000) & (data["t"] <= 10_500)].max()
+    assert np.nanmax(y) <= data["voltage"][shown].max() and np.nanmin(y) >= data["voltage"][shown].min()
+
+
+def test_a_constant_trace_shows_its_value_on_a_narrow_axis(qtbot, monitor):
+    """The first half cycle: 0.16 mA, constant. The axis shows 0.16 mA, not ±0.5 A."""
+    data = history(2_000)
+    buffer = LiveBuffer()
+    buffer.append(data)
+    monitor.attach(MonitorFeed(buffer))
+    qtbot.waitUntil(lambda: monitor.points_drawn == 2_000)
+    lo, hi = monitor.traces["current"].plot.getViewBox().viewRange()[1]
+    assert lo < 1.6e-4 < hi and hi - lo == pytest.approx(0.05 * 1.6e-4 * 1.1)
+    lo, hi = monitor.traces["pressure"].plot.getViewBox().viewRange()[1]
+    assert lo < 5.0 < hi and hi - lo == pytest.approx(0.05 * 5.0 * 1.1)
+    # a trace that varies is fitted to what is in view
+    lo, hi = monitor.traces["voltage"].plot.getViewBox().viewRange()[1]
+    v = data["voltage"]
+    assert lo == pytest.approx(v.min() - 0.05 * np.ptp(v)) and hi == pytest.approx(v.max() + 0.05 * np.ptp(v))
+
+
 def test_the_cursor_reads_out_the_nearest_sample_with_units(qtbot, monitor):
     buffer = LiveBuffer()
-    buffer.append(history(100_000))
-    monitor.attach(MonitorFeed(buffer))
+    data = history(100_000)
+    buffer.append(data)
+    # the middle of the run is no longer in memory sample by sample: read back, as from the notebook
+    monitor.attach(MonitorFeed(buffer, history=lambda start, stop: data[start:stop]))
     qtbot.waitUntil(lambda: monitor.points_drawn == 100_000)
     view = monitor.traces["voltage"].widget
     centre = view.viewport().rect().center()
     QTest.mouseMove(view.viewport(), centre)
     t_h = view.getPlotItem().getViewBox().mapSceneToView(view.mapToScene(centre)).x()
-    k = int(np.argmin(np.abs(buffer.view()["t"] - t_h * 3600)))
-    sample = buffer.view()[k]
+    k = int(np.argmin(np.abs(data["t"] - t_h * 3600)))
+    sample = data[k]
     text = monitor.cursor_readout.text()
     assert f"t = {t_h:.4f} h" in text and f"#{k:,} " in text
     assert f"V = {sample['voltage']:.4g} V" in text and "I = 160 µA" in text and "P = 5.000 MPa" in text

@@ -76,9 +76,9 @@ def test_an_instrument_error_is_reported_with_instrument_and_command(bench):
 
 def test_sampling_with_the_output_off_is_refused(bench):
     bench.smu.reset()
-    bench.smu.start_sampling(10.0, 1.0)
-    with pytest.raises(InstrumentError, match="Settings conflict"):
-        bench.smu.check_errors(":INIT")
+    with pytest.raises(InstrumentError, match="Settings conflict") as refused:
+        bench.smu.start_sampling(10.0, 1.0)     # a step never starts on a set-up the instrument refused
+    assert "step set-up" in refused.value.command
 
 
 def test_short_charge_matches_the_paper_asymmetric_cell():
@@ -129,3 +129,25 @@ def test_e4990a_sweeps_in_the_order_asked_and_refuses_what_it_cannot_do(bench):
     with pytest.raises(LimitError, match="oscillator level"):
         bench.eis.sweep(1e6, 100, 51, 5.0)
     assert bench.emulators["eis"].sweeps == 1
+
+
+def test_the_reading_buffer_holds_what_the_instrument_holds_and_a_full_one_is_an_error(bench):
+    smu, clock, emulator = bench.smu, bench.clock, bench.emulators["smu"]
+    emulator.reset_capacity = 1000
+    smu.reset()
+    assert smu.capacity == 1000                              # read back from the instrument
+    smu.set_voltage_limit(1.0)
+    smu.output(True)
+    smu.clear_buffer()
+    smu.set_current(0.16e-3)
+    assert smu.fits(600.0, 1.0) and not smu.fits(1000.0, 1.0)
+    with pytest.raises(LimitError, match="1,000 readings does not fit its reading buffer"):
+        smu.start_sampling(1000.0, 1.0)
+    smu.start_sampling(600.0, 1.0)
+    clock.sleep(700.0)
+    assert smu.read_new()[0].size == 600
+    assert not smu.fits(600.0, 1.0)                          # 600 more would reach the end: clear first
+    smu.start_sampling(600.0, 1.0)                           # ... or the instrument overwrites the oldest
+    clock.sleep(700.0)
+    with pytest.raises(InstrumentError, match="reading buffer is full"):
+        smu.read_new()

@@ -195,3 +195,42 @@ def test_a_run_that_cannot_start_says_so(db_path):
     writer.finish("failed")
     with Notebook(db_path, read_only=True) as nb:
         assert nb.runs() == []
+
+
+HOLD_LOCK = """
+import sqlite3, sys
+conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+conn.execute("BEGIN EXCLUSIVE")
+conn.execute("INSERT INTO notes (build_id, created_utc, author, text) VALUES (1, 'now', 'other', 'held')")
+print("locked", flush=True)
+sys.stdin.readline()
+conn.execute("ROLLBACK")
+"""
+
+
+def test_a_notebook_another_program_keeps_locked_is_refused_by_name_and_left_whole(db_path, monkeypatch):
+    """Another program (a database browser, a script) holds a write lock: every write
+    says so and adds nothing; reading goes on; once the lock is gone, writes work."""
+    from notebook import store
+    monkeypatch.setattr(store, "BUSY_TIMEOUT_S", 0.3)
+    with Notebook(db_path) as nb:
+        build_id = nb.save_build(cell.from_template("sym-agc"))
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(db_path)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        nb = Notebook(db_path)                        # opening reads: fine
+        assert [b["build_id"] for b in nb.builds()] == [build_id]
+        with pytest.raises(NotebookError, match=r"is locked by another program \(it held its lock for more than "
+                                                r"0.3 s\), so the build was not saved: finish or close"):
+            nb.save_build(cell.from_template("full-agc"))
+        with pytest.raises(NotebookError, match="locked by another program.*so the note was not added"):
+            nb.add_note("seen", build_id=build_id)
+        with pytest.raises(NotebookError, match="locked by another program.*so the tag was not added"):
+            nb.add_tag("good", build_id=build_id)
+    finally:
+        holder.communicate("\n", timeout=10)
+    assert [b["build_id"] for b in nb.builds()] == [build_id] and nb.notes(build_id=build_id) == []
+    second = nb.save_build(cell.from_template("full-agc"))              # the lock is gone: writes work again
+    assert sorted(b["build_id"] for b in nb.builds()) == [build_id, second]
+    nb.close()

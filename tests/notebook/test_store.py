@@ -70,6 +70,19 @@ def test_every_sample_comes_back_in_order(db_path):
         assert nb.events(run_id)[0]["acknowledged_utc"] is not None
 
 
+def test_any_stretch_of_a_run_reads_back_across_chunks(db_path):
+    run_id, samples, _ = write_run(db_path)
+    with Notebook(db_path) as nb:
+        chunks = nb.conn.execute("SELECT COUNT(*) FROM sample_chunks WHERE run_id = ?", (run_id,)).fetchone()[0]
+        assert chunks > 2                       # the stretches below cross chunk boundaries
+        n = samples.size
+        for start, stop in ((0, n), (0, 1), (n // 3, 2 * n // 3 + 7), (n - 1, n), (5, 5)):
+            assert nb.sample_range(run_id, start, stop).tobytes() == samples[start:stop].tobytes()
+        assert nb.sample_range(run_id, n - 10, n + 500).size == 10       # only what is stored
+        with pytest.raises(ValueError, match="start <= stop"):
+            nb.sample_range(run_id, 10, 5)
+
+
 def test_a_run_left_running_is_interrupted_on_reopen_with_its_data(db_path):
     run_id, samples, writer = write_run(db_path, status=None)
     writer._queue.put(("samples", samples[:0], None))

@@ -1,6 +1,6 @@
 """Per-cycle figures for the live monitor, accumulated as samples arrive: charge and
 energy passed each way in every cycle, so the latest completed cycle can be shown on
-every frame without re-reading the run. Plain numpy, no Qt.
+every frame without keeping or re-reading the run. Plain numpy, no Qt.
 
 Positive current is charge (BDF convention; plating on the bottom electrode of a Li |
 Li cell). CE is reported as Q(-)/Q(+): discharge over charge for a full cell, stripped
@@ -36,8 +36,8 @@ class CycleTally:
         self._t_last = 0.0
         self._sums = np.zeros((0, 4))   # per cycle: Q+, Q-, E+, E- (mAh, mWh)
 
-    def extend(self, data: np.ndarray) -> None:
-        new = data[self.seen :]
+    def extend(self, new: np.ndarray) -> None:
+        """Add `new`, the samples that follow those given before."""
         if new.size == 0:
             return
         t = new["t"]
@@ -56,7 +56,7 @@ class CycleTally:
         charge, discharge = current > 0, current < 0
         for column, weights in enumerate((q * charge, q * discharge, e * charge, e * discharge)):
             self._sums[:top, column] += np.bincount(cycle, weights=weights, minlength=top)
-        self.seen = data.size
+        self.seen += new.size
         self._t_last = float(t[-1])
 
     def figures(self, cycle: int) -> CycleFigures | None:
