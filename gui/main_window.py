@@ -60,6 +60,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.tabs.addTab(self.protocol_editor, "Protocol")
         self.tabs.addTab(self.monitor, "Monitor")
         self.tabs.addTab(self.analysis, "Analysis")
+        self._analysis_pending: int | None = None     # a finished run to open once the tab is shown
+        self.tabs.currentChanged.connect(self._on_tab)
         self.browser = NotebookBrowser(notebook)
         self.tabs.addTab(self.browser, "Notebook")
         self.browser.analysis_requested.connect(self.analyse_run)
@@ -230,8 +232,20 @@ class MainWindow(QtWidgets.QMainWindow):
             self.monitor.redraw()
             if status not in ("running", "paused") and engine is not None and engine.run_id is not None:
                 self.analysis.refresh_runs()
-                self.analysis.show_run(self.notebook, engine.run_id)   # the run just finished
+                self._analyse_when_shown(engine.run_id)   # the run just finished
         self.refresh_channels()
+
+    def _analyse_when_shown(self, run_id: int) -> None:
+        """Open `run_id` in the analysis view now if it is on screen, else when it is
+        next shown: it computes on its own thread but builds its pages on this one (tens
+        of ms that the other tabs need not wait for while runs are going)."""
+        self._analysis_pending = run_id
+        self._on_tab()
+
+    def _on_tab(self) -> None:
+        if self._analysis_pending is not None and self.tabs.currentWidget() is self.analysis:
+            run_id, self._analysis_pending = self._analysis_pending, None
+            self.analysis.show_run(self.notebook, run_id)
 
     @staticmethod
     def _run_title(index: int, engine) -> str:
@@ -271,6 +285,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def analyse_run(self, run_id: int) -> None:
         """A run opened from the notebook browser: the analysis view takes it."""
+        self._analysis_pending = None       # the operator's choice, not the last run to finish
         self.analysis.show_run(self.notebook, run_id)
         self.tabs.setCurrentWidget(self.analysis)
 

@@ -28,7 +28,10 @@ def test_build_run_monitor_alarm_and_acknowledge(qtbot, window, db_path):
         assert run["status"] == "shorted" and run["template"] == "sym-bare" and run["n_events"] == 1
         assert nb.samples(run["run_id"]).size == run["n_samples"] > 1000
         assert nb.events(run["run_id"])[0]["acknowledged_utc"] is None
-    # the analysis view opens the run just finished: a row per cycle, the half-cycle charge 0.16 mAh
+    # the analysis view opens the run just finished once it is looked at: a row per cycle,
+    # the half-cycle charge 0.16 mAh
+    assert window.analysis.primary is None
+    window.tabs.setCurrentWidget(window.analysis)
     qtbot.waitUntil(lambda: window.analysis.primary == run_id and not window.analysis.busy, timeout=30000)
     per_cycle = window.analysis.pages["plate-strip"].tables()["per cycle"]
     assert len(per_cycle) >= 2
