@@ -109,6 +109,9 @@ class MainWindow(QtWidgets.QMainWindow):
             self.browser.refresh()
             self.browser.select_runs(list(notebook.interrupted))
             self.tabs.setCurrentWidget(self.browser)
+        elif notebook.live_elsewhere:
+            self.set_status(f"Runs {notebook.live_elsewhere} are being written by another SolidStack on this notebook "
+                            "right now; they are left as they are.")
         elif notebook.read_only:
             self.set_status(f"{notebook.path} is open read-only: browse, analyse, replay and export; nothing is changed.")
         else:

@@ -19,6 +19,7 @@ import platformdirs
 
 from cell import Stack
 from notebook.errors import NotebookError
+from notebook.liveness import written_elsewhere
 from notebook.samples import SAMPLE_DTYPE
 from notebook.schema import APPLICATION_ID, SCHEMA_VERSION, migrate
 from notebook.search import RunQuery, find_builds, find_runs
@@ -136,6 +137,7 @@ class Notebook:
             if is_new:
                 raise NotebookError(f"cannot create notebook {self.path}: {exc}") from exc
             raise NotebookError(f"{self.path} cannot be opened as a notebook: {exc}") from exc
+        self.live_elsewhere: list[int] = []     # runs being written by another process right now
         self.interrupted: list[int] = [] if read_only else self._mark_interrupted()
 
     def _check(self, conn: sqlite3.Connection) -> None:
@@ -164,12 +166,17 @@ class Notebook:
             raise
 
     def _mark_interrupted(self) -> list[int]:
-        """Runs left `running` by a crash become `interrupted`; their data stays."""
+        """Runs left `running` by a crash become `interrupted`; their data stays. A run
+        another process is writing right now (its writer holds the run's live lock:
+        notebook/liveness.py) is left alone and listed in `live_elsewhere`."""
         with self._writing("runs left running by an earlier session could not be marked interrupted"):
-            ids = [row[0] for row in self.conn.execute("SELECT id FROM runs WHERE status = 'running'")]
+            running = [row[0] for row in self.conn.execute("SELECT id FROM runs WHERE status = 'running'")]
+            self.live_elsewhere = [i for i in running if written_elsewhere(self.path, i)]
+            ids = [i for i in running if i not in self.live_elsewhere]
+            # status = 'running' again: a run closed since the SELECT keeps its own status
             self.conn.executemany(
                 "UPDATE runs SET status = 'interrupted', ended_utc = ?, n_samples = "
-                "(SELECT COALESCE(SUM(n), 0) FROM sample_chunks WHERE run_id = ?) WHERE id = ?",
+                "(SELECT COALESCE(SUM(n), 0) FROM sample_chunks WHERE run_id = ?) WHERE id = ? AND status = 'running'",
                 [(utc_now(), i, i) for i in ids],
             )
         return ids

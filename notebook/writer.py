@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from notebook.errors import NotebookError
+from notebook.liveness import RunLock
 from notebook.rows import insert_chunk, insert_event, insert_spectrum, insert_step
 from notebook.store import connect, protocol_version_id, utc_now
 
@@ -59,6 +60,7 @@ class RunWriter:
         self.chunk_samples = chunk_samples
         self.error: BaseException | None = None   # set when a write failed; the engine stops the run
         self.run_id: int | None = None
+        self._lock: RunLock | None = None       # held while the run is open: it is live, not interrupted
         self._queue: queue.Queue = queue.Queue()
         self._pending: list[np.ndarray] = []
         self._pending_rows: list[tuple[str, dict]] = []
@@ -135,6 +137,7 @@ class RunWriter:
                 elif kind == "finish":
                     self._finish(*payload)
                     self.conn.close()
+                    self._release()
                     return
                 if time.monotonic() >= deadline:
                     self._commit()
@@ -162,6 +165,14 @@ class RunWriter:
             pass  # already reported through self.error; the on-disk state is consistent either way
         finally:
             self.conn.close()
+            self._release()
+
+    def _release(self) -> None:
+        """After the run's last commit: from now on it is closed, or (if even closing it
+        failed) a run left `running` that the next opening marks interrupted."""
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
     def _fail_waiting_start(self) -> None:
         """Answer a start_run that is waiting, when the connection could not be made."""
@@ -184,9 +195,15 @@ class RunWriter:
                 (build_id, protocol, protocol_version_id(self.conn, protocol, protocol_json), protocol_json, utc_now(),
                  json.dumps(provenance)),
             )
+            # Locked before the row is visible: no opening in between can take it for a crashed run.
+            lock = RunLock(self.path, cur.lastrowid)
+            if not lock.acquire():
+                raise OSError(f"the live-run lock {lock.path} is held by another process")
+            self._lock = lock
             self.conn.commit()
-        except sqlite3.Error:
+        except (sqlite3.Error, OSError):
             self.conn.rollback()   # nothing of a run that could not start is left behind
+            self._release()
             raise
         return cur.lastrowid
 

@@ -129,6 +129,7 @@ def test_runs_left_running_by_a_crash_are_offered_for_a_look_at_start(qtbot, tmp
         build_id = nb.save_build(cell.from_template("sym-agc"))
     writer = RunWriter(path)
     run_id = writer.start_run(build_id, "plate-strip-0.16", "{}", {})   # never finished: as if the app died
+    writer._lock.release()                # ... and the OS dropped its live-run lock with it
     nb = Notebook(path)
     win = MainWindow(nb)
     qtbot.addWidget(win)

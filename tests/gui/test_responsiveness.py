@@ -69,10 +69,10 @@ def test_the_event_loop_keeps_turning_through_bench_faults(qtbot, db_path, fault
         else:
             qtbot.waitUntil(lambda: any(e["kind"] == kind for e in engine.events), timeout=30000)
         qtbot.waitUntil(lambda: engine.status == state, timeout=10000)
-        qtbot.wait(1000)       # the monitor and the overview take it in
+        qtbot.wait(1500)       # the monitor and the overview take it in
         timer.stop()
         gaps = [b - a for a, b in zip(ticks, ticks[1:])]
-        assert len(gaps) > 50 and max(gaps) < 0.2, f"longest stall {max(gaps) * 1e3:.0f} ms"
+        assert sum(gaps) > 1.0 and max(gaps) < 0.2, f"longest stall {max(gaps) * 1e3:.0f} ms"   # over > 1 s
         if state != "running":
             assert window.banner.isVisible() and window.overview.tiles[1].status.state == state
         window.manager.stop(1)

@@ -78,6 +78,9 @@ def test_sigkill_mid_run_loses_at_most_the_last_second(db_path, seed):
         stopped = time.monotonic()
         buffer += read_available(proc.stdout.fileno())
         lines += buffer.split(b"\n")[:-1]            # complete lines only
+        with Notebook(db_path) as other:             # a second station opened meanwhile: the run is live
+            assert other.interrupted == [] and len(other.live_elsewhere) == 1
+            assert other.run(other.live_elsewhere[0])["status"] == "running"
     finally:
         proc.kill()                                   # SIGKILL: no handler, no flush, no goodbye
         proc.wait(10)

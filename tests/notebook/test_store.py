@@ -88,8 +88,12 @@ def test_a_run_left_running_is_interrupted_on_reopen_with_its_data(db_path):
     writer._queue.put(("samples", samples[:0], None))
     import time
     time.sleep(1.5)  # past the commit interval: what was handed over is on disk
+    with Notebook(db_path) as nb:         # its writer is alive: a second opening leaves the run alone
+        assert nb.interrupted == [] and nb.live_elsewhere == [run_id]
+        assert nb.run(run_id)["status"] == "running"
+    writer._lock.release()                # what the OS does when the writing process dies
     with Notebook(db_path) as nb:
-        assert nb.interrupted == [run_id]
+        assert nb.interrupted == [run_id] and nb.live_elsewhere == []
         assert nb.run(run_id)["status"] == "interrupted"
         assert nb.samples(run_id).size == samples.size
     writer.finish("completed")
