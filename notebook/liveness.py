@@ -9,6 +9,7 @@ Locks are `flock` on POSIX (per open file, so they hold between two handles of o
 process too) and `msvcrt.locking` on Windows."""
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 
@@ -22,6 +23,10 @@ try:
     import msvcrt
 except ImportError:
     msvcrt = None
+
+
+# what a lock held by someone else answers (msvcrt: EACCES or EDEADLOCK = EDEADLK)
+HELD = {errno.EAGAIN, errno.EWOULDBLOCK, errno.EACCES, errno.EDEADLK}
 
 
 def lock_path(notebook: Path, run_id: int) -> Path:
@@ -43,9 +48,12 @@ class RunLock:
                 msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
             else:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            os.close(fd)
-            return False
+        except OSError as exc:
+            if exc.errno in HELD:
+                os.close(fd)
+                return False
+            # A file system without locks (some network shares): run unlocked, as before
+            # liveness existed; an opening elsewhere would then take the run for a crashed one.
         self._fd = fd
         return True
 
@@ -55,8 +63,11 @@ class RunLock:
             return
         fd, self._fd = self._fd, None
         if msvcrt is not None:
-            os.lseek(fd, 0, os.SEEK_SET)
-            msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+            try:
+                os.lseek(fd, 0, os.SEEK_SET)
+                msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+            except OSError:
+                pass              # never locked: a file system without locks
             os.close(fd)
             self._unlink()
         else:
