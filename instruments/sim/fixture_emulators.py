@@ -8,6 +8,8 @@ import threading
 
 import numpy as np
 
+from instruments.sim.scpi_server import ScpiEmulator
+
 LAG_S = 5.0
 PRESSURE_NOISE_MPA = 0.002
 FORCE_NOISE_N = 0.2
@@ -112,20 +114,15 @@ class ThermalState:
             return self._temperature
 
 
-class ChamberEmulator:
+class ChamberEmulator(ScpiEmulator):
     IDN = "SolidStack,Chamber SIM,SIM00005,1.0 simulated bench"
 
     def __init__(self, thermal: ThermalState, seed: int = 0):
+        super().__init__()
         self.thermal = thermal
         self.rng = np.random.default_rng(seed + 5)
 
-    def handle(self, command: str) -> str | None:
-        header, _, args = command.strip().partition(" ")
-        header = header.upper()
-        if header == "*IDN?":
-            return self.IDN
-        if header == "*OPC?":
-            return "1"
+    def _dispatch(self, header: str, args: str) -> str | None:
         if header == ":SOUR:TEMP":
             _ = self.thermal.temperature_c          # bring the state to now before the change
             self.thermal.setpoint = float(args)
