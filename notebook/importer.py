@@ -30,6 +30,7 @@ from notebook.formats import (FormatError, Spectrum, TimeSeries, read_eis_csv, r
                               read_parquet, read_timeseries, read_zplot)
 from notebook.formats.bdf import looks_like_bdf_eis
 from notebook.formats.biologic import read_mpr, read_mpt_table
+from notebook.formats.common import is_number
 from notebook.formats.spectra import read_bdf_eis
 from notebook.rows import insert_chunk, insert_spectrum, insert_step
 from notebook.samples import empty_samples
@@ -81,18 +82,11 @@ def read_source(path: str | Path, time_bug: str = "repair") -> tuple[str, TimeSe
     if looks_like_bdf_eis(first):
         return "bdf-eis-csv", read_bdf_eis(path)
     cells = first.split(",")
-    if len(cells) == 3 and all(_is_number(c) for c in cells):
+    if len(cells) == 3 and all(is_number(c) for c in cells):
         return "eis-csv", [read_eis_csv(path)]
     series = read_timeseries(path, time_bug=time_bug)
     return ("neware-csv" if "vendor_cycles" in series.meta else "bdf-csv"), series
 
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def samples_of(series: TimeSeries) -> tuple[np.ndarray, str]:

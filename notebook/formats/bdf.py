@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from notebook.formats.common import FormatError, TimeSeries, first_bad_number
+from notebook.formats.common import FormatError, TimeSeries, first_bad_number, read_text_table
 
 # canonical column -> accepted headers (compared case-insensitively, spaces squeezed)
 COLUMNS = {
@@ -74,12 +74,7 @@ def read_bdf(path: str | Path, time_bug: str = "repair") -> TimeSeries:
     path = Path(path)
     if time_bug not in ("repair", "reject"):
         raise ValueError(f"time_bug must be 'repair' or 'reject', got {time_bug!r}")
-    try:
-        raw = pd.read_csv(path, dtype=str, skipinitialspace=True, encoding="utf-8-sig")
-    except pd.errors.EmptyDataError:
-        raise FormatError(path, "the file is empty; expected a BDF header such as 'Test Time / s,Voltage / V,Current / A'") from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise FormatError(path, f"not a readable CSV table: {exc}") from None
+    raw = read_text_table(path, "a BDF header such as 'Test Time / s,Voltage / V,Current / A'")
     return bdf_table(path, raw, time_bug)
 
 

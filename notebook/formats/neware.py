@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from notebook.formats.common import FormatError, TimeSeries, first_bad_number
+from notebook.formats.common import FormatError, TimeSeries, first_bad_number, is_number
 
 CYCLE_HEADER = "Cycle Index"
 RECORD_FIELDS = {"time": "Total Time", "current": "Current(A)", "voltage": "Voltage(V)"}
@@ -109,15 +109,7 @@ def _vendor_table(path: Path, header: list[str], rows: list[tuple[int, list[str]
         try:
             values = np.array([float(fields[k]) for _, fields in rows])
         except (ValueError, IndexError):
-            line = next(n for n, fields in rows if len(fields) <= k or not _is_number(fields[k]))
+            line = next(n for n, fields in rows if len(fields) <= k or not is_number(fields[k]))
             raise FormatError(path, "expected a number in the cycle row", line=line, field_name=label) from None
         out[key] = values * (1000.0 if key.endswith("mAh") else 0.01 if key == "ce" else 1.0)
     return pd.DataFrame(out)
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from notebook.formats import bdf
-from notebook.formats.common import FormatError, Spectrum, first_bad_number
+from notebook.formats.common import FormatError, Spectrum, first_bad_number, read_text_table
 
 
 def lines_of(path: Path) -> list[str]:
@@ -119,12 +119,7 @@ def read_bdf_eis(path: str | Path) -> list[Spectrum]:
     `Step Count / 1` when it is there; `Test Time / s` and `Cycle Count / 1` of a
     spectrum's first point go into its meta."""
     path = Path(path)
-    try:
-        raw = pd.read_csv(path, dtype=str, skipinitialspace=True, encoding="utf-8-sig")
-    except pd.errors.EmptyDataError:
-        raise FormatError(path, "the file is empty; expected a header with 'Frequency / Hz'") from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise FormatError(path, f"not a readable CSV table: {exc}") from None
+    raw = read_text_table(path, "a header with 'Frequency / Hz'")
     names = {h: bdf.eis_name(h) or bdf.canonical_name(h) for h in raw.columns}
     wanted = {name: header for header, name in names.items() if name}
     for name in bdf.EIS_COLUMNS:
