@@ -26,12 +26,7 @@ import pandas as pd
 import resources
 from cell import empty_stack
 from notebook.errors import NotebookError
-from notebook.formats import (FormatError, Spectrum, TimeSeries, read_eis_csv, read_gamry_dta, read_mpt_spectrum,
-                              read_parquet, read_timeseries, read_zplot)
-from notebook.formats.bdf import looks_like_bdf_eis
-from notebook.formats.biologic import read_mpr, read_mpt_table
-from notebook.formats.common import is_number
-from notebook.formats.spectra import read_bdf_eis
+from notebook.formats import FormatError, Spectrum, TimeSeries, read_any
 from notebook.rows import insert_chunk, insert_spectrum, insert_step
 from notebook.samples import empty_samples
 from notebook.store import Notebook, locked, locked_error, protocol_version_id, utc_now
@@ -55,38 +50,8 @@ class ImportResult:
 
 
 def read_source(path: str | Path, time_bug: str = "repair") -> tuple[str, TimeSeries | list[Spectrum]]:
-    """(format name, a time series or the spectra) of a file, told apart by its suffix and content."""
-    path = Path(path)
-    if not path.is_file():
-        raise FormatError(path, "no such file" if not path.exists() else "not a file")
-    suffix = path.suffix.lower()
-    if suffix == ".mpr":
-        data = read_mpr(path)
-        return ("ec-lab-mpr", [data]) if isinstance(data, Spectrum) else ("ec-lab-mpr", data)
-    if suffix == ".mpt":
-        header, _, _ = read_mpt_table(path)
-        if "freq/Hz" in header:
-            return "ec-lab-mpt", [read_mpt_spectrum(path)]
-        return "ec-lab-mpt", read_timeseries(path)
-    if suffix == ".dta":
-        return "gamry-dta", [read_gamry_dta(path)]
-    if suffix == ".z":
-        return "zplot", [read_zplot(path)]
-    if suffix == ".parquet":
-        return "parquet", read_parquet(path)
-    if suffix != ".csv":
-        raise FormatError(path, f"unknown format {path.suffix!r}; expected .csv (BDF, Neware, EIS), .mpt, .mpr, "
-                          ".parquet, .DTA or .z")
-    with open(path, encoding="latin-1") as fh:      # the header line only; any bytes decode
-        first = fh.readline().lstrip("\ufeff").lstrip("\xef\xbb\xbf").strip()
-    if looks_like_bdf_eis(first):
-        return "bdf-eis-csv", read_bdf_eis(path)
-    cells = first.split(",")
-    if len(cells) == 3 and all(is_number(c) for c in cells):
-        return "eis-csv", [read_eis_csv(path)]
-    series = read_timeseries(path, time_bug=time_bug)
-    return ("neware-csv" if "vendor_cycles" in series.meta else "bdf-csv"), series
-
+    """(format name, a time series or the spectra) of a file: notebook.formats.read_any."""
+    return read_any(path, time_bug)
 
 
 def samples_of(series: TimeSeries) -> tuple[np.ndarray, str]:
@@ -159,8 +124,12 @@ def step_summaries(samples: np.ndarray) -> list[dict]:
     return rows
 
 
-def _started_utc(series: TimeSeries | None) -> tuple[str, str]:
-    """(start time, where it came from): the file's Unix time at t = 0 when it has one."""
+def _started_utc(series: TimeSeries | None, spectra: list[Spectrum]) -> tuple[str, str]:
+    """(start time, where it came from): the start the file's header gives, else its Unix
+    time at t = 0, else the time of import."""
+    meta = series.meta if series is not None else (spectra[0].meta if spectra else {})
+    if meta.get("started_utc"):
+        return str(meta["started_utc"]), "the file's header"
     if series is not None and "unix_time_s" in series.frame:
         unix = pd.to_numeric(series.frame["unix_time_s"], errors="coerce").to_numpy(dtype=float)
         if unix.size and np.isfinite(unix[0]):
@@ -186,13 +155,15 @@ def import_file(nb: Notebook, path: str | Path, *, build_id: int | None = None, 
         warnings.append(f"{path.name} was imported before, as run(s) {', '.join(map(str, earlier))}")
     series = data if isinstance(data, TimeSeries) else None
     samples, steps_from = samples_of(series) if series is not None else (empty_samples(0), "")
-    spectra = [] if series is not None else data
-    started, started_from = _started_utc(series)
+    spectra = series.spectra if series is not None else data
+    started, started_from = _started_utc(series, spectra)
+    meta = series.meta if series is not None else (spectra[0].meta if spectra else {})
+    header = {key: meta[key] for key in ("instrument", "channel", "cell_id", "counter") if meta.get(key)}
     provenance = {
         "app": resources.APP_NAME, "app_version": resources.APP_VERSION,
         "import": {"file": path.name, "path": str(path.resolve()), "sha256": digest, "bytes": len(raw), "format": fmt,
                    "columns": list(series.frame.columns) if series is not None else ["frequency_hz", "z_ohm"],
-                   "steps": steps_from, "started": started_from, "warnings": warnings},
+                   "steps": steps_from, "started": started_from, "warnings": warnings, **header},
     }
     if series is not None and "vendor_cycles" in series.meta:
         provenance["import"]["vendor_cycles"] = series.meta["vendor_cycles"].to_dict("records")

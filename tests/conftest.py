@@ -1,4 +1,5 @@
-"""Shared test set-up: GUI tests run offscreen, real data comes from ../shared/data."""
+"""Shared test set-up: GUI tests run offscreen; real files come from tests/data (copied from
+../shared/data with their licences, tests/data/PROVENANCE.md), so a bare clone passes."""
 from __future__ import annotations
 
 import os
@@ -10,7 +11,7 @@ import pytest
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED_DATA = ROOT.parent / "shared" / "data"
+TEST_DATA = ROOT / "tests" / "data"
 
 
 def pytest_addoption(parser):

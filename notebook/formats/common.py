@@ -32,16 +32,32 @@ class ReaderMissing(FormatError):
 class TimeSeries:
     """Samples of a cycling (or any galvanostatic) record: columns t_s, current_A
     (positive = charge, as in BDF) and voltage_V always; cycle, step, ref_V (working
-    electrode against a reference) and others when the file has them."""
+    electrode against a reference), temperature_degC, unix_time_s and others when the
+    file has them.
+
+    `dq_Ah`, where the file has the instrument's own charge counter (EC-Lab `dq/mA.h` or
+    `(Q-Qo)/mA.h`, Arbin `Charge_Capacity`/`Discharge_Capacity`, Neware step capacity...),
+    is the signed charge that counter says passed since the previous sample (positive =
+    charge), whatever the counter's own resets; meta["counter"] names the column(s) it came
+    from. It is the reference the integrated current is checked against.
+
+    meta keys a reader fills when the file says so: "started_utc" (ISO 8601, when the test
+    started), "instrument", "channel", "cell_id", "counter", "vendor_cycles" (the
+    instrument's own per-cycle table, a DataFrame with cycle, charge_mAh, discharge_mAh).
+    `spectra` holds impedance sweeps recorded inside the same file (an EC-Lab Modulo Bat
+    run with EIS steps), one Spectrum per sweep."""
     frame: pd.DataFrame
     source: Path
     warnings: list[str] = field(default_factory=list)
     meta: dict = field(default_factory=dict)
+    spectra: list["Spectrum"] = field(default_factory=list)
 
 
 @dataclass
 class Spectrum:
-    """An impedance spectrum: Z = Re + j Im in ohm, capacitive points with Im < 0."""
+    """An impedance spectrum: Z = Re + j Im in ohm, capacitive points with Im < 0. A file
+    with several sweeps gives one Spectrum per sweep; meta may hold "t_s", "cycle", "step",
+    "technique" and the header keys a TimeSeries has ("started_utc", "instrument", ...)."""
     frequency_hz: np.ndarray
     z_ohm: np.ndarray
     source: Path

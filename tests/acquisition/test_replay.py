@@ -117,11 +117,11 @@ def test_replay_command_headless_json_and_bad_thresholds(shorted_run):
 
 
 def test_an_imported_run_replays_too(tmp_path):
-    from conftest import SHARED_DATA
+    from conftest import TEST_DATA
     from notebook.importer import import_file
     path = tmp_path / "imported.sqlite"
     with Notebook(path) as nb:
-        result = import_file(nb, SHARED_DATA / "cycling" / "SINTEF__LiGrR2032__2024-04-30__25degC__Landt.bdf.csv")
+        result = import_file(nb, TEST_DATA / "cycling" / "SINTEF__LiGrR2032__2024-04-30__25degC__Landt.bdf.csv")
     run_id = result.run_id
     replayed = replay_headless(path, run_id)
     assert set(replayed["thresholds"]) == {"sudden_drop"}       # an unknown cell: no voltage window assumed

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from conftest import ROOT, SHARED_DATA
+from conftest import ROOT, TEST_DATA
 
 
 def main(*args, timeout=300):
@@ -40,7 +40,7 @@ def bench_run(tmp_path_factory):
 
 
 def test_cycling_of_a_file_json_shape():
-    out = analyze("cycling", SHARED_DATA / "cycling" / "nw_regular_export_ife_example.csv", "--mass-mg", "2000")
+    out = analyze("cycling", TEST_DATA / "cycling" / "nw_regular_export_ife_example.csv", "--mass-mg", "2000")
     first = out["cycles"][0]
     assert {"cycle", "charge_mAh", "discharge_mAh", "charge_mAh_g", "discharge_mAh_g", "ce", "charge_Wh",
             "discharge_Wh"} <= set(first)
@@ -51,12 +51,12 @@ def test_cycling_of_a_file_json_shape():
 
 
 def test_per_gram_figures_only_when_the_mass_is_known():
-    out = analyze("cycling", SHARED_DATA / "cycling" / "nw_regular_export_ife_example.csv")
+    out = analyze("cycling", TEST_DATA / "cycling" / "nw_regular_export_ife_example.csv")
     assert "discharge_mAh_g" not in out["cycles"][0]
 
 
 def test_eis_of_a_file_json_shape():
-    out = analyze("eis", SHARED_DATA / "eis" / "exampleData.csv", "--circuit", "R0-p(R1,C1)-p(R2-Wo1,C2)",
+    out = analyze("eis", TEST_DATA / "eis" / "exampleData.csv", "--circuit", "R0-p(R1,C1)-p(R2-Wo1,C2)",
                   "--guess", ".01,.01,100,.01,.05,100,1", "--area-cm2", "2")
     assert out["circuit"] == "R0-p(R1,C1)-p(R2-Wo1,C2)"
     assert f"{out['parameters']['R1']:.2e}" == "8.68e-03" and out["stderr"]["R1"] == pytest.approx(1.91e-4, rel=0.01)
@@ -172,11 +172,11 @@ def test_three_electrode_from_a_bdf_file(tmp_path):
 @pytest.mark.parametrize("args, message", [
     (["cycling"], "give a file, or --db PATH --run ID"),
     (["cycling", "missing.csv"], "missing.csv: no such file"),
-    (["eis", SHARED_DATA / "eis" / "exampleData.csv", "--circuit", "R0-p(R1"], "expected ',' or ')'"),
-    (["eis", SHARED_DATA / "eis" / "exampleData.csv", "--guess", "1,x"], "--guess must be comma-separated numbers"),
-    (["cycling", SHARED_DATA / "cycling" / "sample.bdf.csv", "--mass-mg", "-3"], "--mass-mg must be above 0"),
-    (["gitt", SHARED_DATA / "cycling" / "sample.bdf.csv"], "gitt needs the layer thickness"),
-    (["three-electrode", SHARED_DATA / "cycling" / "sample.bdf.csv"], "no reference-electrode column"),
+    (["eis", TEST_DATA / "eis" / "exampleData.csv", "--circuit", "R0-p(R1"], "expected ',' or ')'"),
+    (["eis", TEST_DATA / "eis" / "exampleData.csv", "--guess", "1,x"], "--guess must be comma-separated numbers"),
+    (["cycling", TEST_DATA / "cycling" / "sample.bdf.csv", "--mass-mg", "-3"], "--mass-mg must be above 0"),
+    (["gitt", TEST_DATA / "cycling" / "sample.bdf.csv"], "gitt needs the layer thickness"),
+    (["three-electrode", TEST_DATA / "cycling" / "sample.bdf.csv"], "no reference-electrode column"),
 ])
 def test_bad_input_gets_one_clear_line(args, message, tmp_path):
     result = main("analyze", *args)

@@ -9,10 +9,10 @@ import pytest
 
 from analysis.cycling import CellBasis, cycle_summary
 from analysis.segments import derive_cycles, half_cycle_labels
-from conftest import SHARED_DATA
+from conftest import TEST_DATA
 from notebook.formats import read_timeseries
 
-CYCLING = SHARED_DATA / "cycling"
+CYCLING = TEST_DATA / "cycling"
 
 
 def two_cycles(charge_a=1e-3, discharge_a=0.9e-3, n=3600, rest=600):

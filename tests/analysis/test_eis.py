@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from analysis.eis import Circuit, CircuitError, fit_circuit, lin_kk
-from conftest import SHARED_DATA
+from conftest import TEST_DATA
 from notebook.formats import read_spectrum
 
-EXAMPLE = SHARED_DATA / "eis" / "exampleData.csv"
+EXAMPLE = TEST_DATA / "eis" / "exampleData.csv"
 
 
 def test_reproduces_impedance_py_documented_fit():

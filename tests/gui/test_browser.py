@@ -8,7 +8,7 @@ import pytest
 from PySide6 import QtCore
 
 import cell
-from conftest import SHARED_DATA
+from conftest import TEST_DATA
 from gui.browser import NotebookBrowser
 from notebook import Notebook, empty_samples
 from notebook.writer import RunWriter
@@ -152,7 +152,7 @@ def test_export_and_import_from_the_browser(browser, lab, tmp_path, db_path):
     table = pd.read_csv(out)
     assert len(table) == 20_000 and table["Reference Potential / V"].iloc[0] == 0.002
     assert browser.status.text() == f"Exported to {out}"
-    run_id = browser.import_path(SHARED_DATA / "cycling" / "nw_regular_export_ife_example.csv")
+    run_id = browser.import_path(TEST_DATA / "cycling" / "nw_regular_export_ife_example.csv")
     assert browser.selected_run_ids() == [run_id] and listed(browser)[0] == run_id
     assert browser.status.text() == f"Imported nw_regular_export_ife_example.csv as run {run_id}."
     bad = tmp_path / "bad.csv"

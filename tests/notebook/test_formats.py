@@ -4,11 +4,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import SHARED_DATA
+from conftest import TEST_DATA
 from notebook.formats import FormatError, read_bdf, read_spectrum, read_timeseries
 
-CYCLING = SHARED_DATA / "cycling"
-EIS = SHARED_DATA / "eis"
+CYCLING = TEST_DATA / "cycling"
+EIS = TEST_DATA / "eis"
 TIME_BUG = CYCLING / "SINTEF__SLPBA842124HV__2024-10-23__Rate_25degC__Neware__Time_Bug.bdf.csv"
 
 
@@ -92,7 +92,7 @@ def test_spectra_from_every_format():
     ("a.mpt", "hello\n", "line 1: not an EC-Lab text export"),
     ("a.DTA", "EXPLAIN\n", "no 'ZCURVE<TAB>TABLE' line"),
     ("a.z", "ZPLOT2 ASCII\n", "no 'End Comments' line"),
-    ("a.txt", "1,2,3\n", "unknown impedance format '.txt'"),
+    ("a.txt", "1,2,3\n", "unknown format '.txt'"),
 ])
 def test_bad_spectrum_files(tmp_path, name, text, message):
     path = tmp_path / name

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 import cell
-from conftest import SHARED_DATA
+from conftest import TEST_DATA
 from analysis.cycling import cycle_summary
 from notebook import Notebook, NotebookError, empty_samples
 from notebook.export import build_sheet, export
@@ -20,8 +20,8 @@ from notebook.formats import FormatError, ReaderMissing
 from notebook.importer import import_file
 from notebook.writer import RunWriter
 
-CYCLING = SHARED_DATA / "cycling"
-EIS = SHARED_DATA / "eis"
+CYCLING = TEST_DATA / "cycling"
+EIS = TEST_DATA / "eis"
 NEWARE = CYCLING / "nw_regular_export_ife_example.csv"
 TIME_BUG = CYCLING / "SINTEF__SLPBA842124HV__2024-10-23__Rate_25degC__Neware__Time_Bug.bdf.csv"
 JDB = CYCLING / "jdb11-1_c3_gcpl_5cycles_2V-3p8V_C-24_data_C09.mpr"

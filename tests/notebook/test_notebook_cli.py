@@ -8,10 +8,10 @@ import sys
 import pandas as pd
 import pytest
 
-from conftest import ROOT, SHARED_DATA
+from conftest import ROOT, TEST_DATA
 from notebook import Notebook
 
-TIME_BUG = SHARED_DATA / "cycling" / "SINTEF__SLPBA842124HV__2024-10-23__Rate_25degC__Neware__Time_Bug.bdf.csv"
+TIME_BUG = TEST_DATA / "cycling" / "SINTEF__SLPBA842124HV__2024-10-23__Rate_25degC__Neware__Time_Bug.bdf.csv"
 
 
 def main(*args):
@@ -25,7 +25,7 @@ def test_import_prints_the_run_and_its_warnings(db_path):
     out = json.loads(result.stdout)
     assert out["run_id"] == 1 and out["n_samples"] == 13086 and out["format"] == "bdf-csv"
     assert "test time restarted at 19 step start(s); repaired" in out["warnings"][0]
-    text = main("import", SHARED_DATA / "eis" / "exampleDataGamry.DTA", "--db", db_path, "--operator", "CW")
+    text = main("import", TEST_DATA / "eis" / "exampleDataGamry.DTA", "--db", db_path, "--operator", "CW")
     assert text.returncode == 0
     assert text.stdout.strip() == "run 2: imported exampleDataGamry.DTA (gamry-dta, 1 spectrum(s)) on build 2"
     listing = main("runs", "--db", db_path)
@@ -39,7 +39,7 @@ def test_import_prints_the_run_and_its_warnings(db_path):
     (["import", "{tmp}/bad.csv"], "{tmp}/bad.csv, line 3, field 'Voltage / V': expected a number, found 'abc'"),
     (["import", "{tmp}/missing.csv"], "{tmp}/missing.csv: no such file"),
     (["import", TIME_BUG, "--time-bug", "reject"], "line 724, field 'test_time_second': test time restarts"),
-    (["import", SHARED_DATA / "cycling" / "sample.bdf.csv", "--build", "7"], "no build 7 in"),
+    (["import", TEST_DATA / "cycling" / "sample.bdf.csv", "--build", "7"], "no build 7 in"),
     (["export", "{tmp}/out.csv", "--run", "9", "--format", "bdf-csv"], "no run 9 in"),
     (["export", "{tmp}/out.csv", "--format", "bdf-csv"], "give --run ID"),
 ])
@@ -55,7 +55,7 @@ def test_bad_input_gets_one_line_and_changes_nothing(db_path, tmp_path, args, me
 
 
 def test_export_bdf_csv_and_parquet(db_path, tmp_path):
-    assert main("import", SHARED_DATA / "cycling" / "nw_regular_export_ife_example.csv", "--db", db_path).returncode == 0
+    assert main("import", TEST_DATA / "cycling" / "nw_regular_export_ife_example.csv", "--db", db_path).returncode == 0
     csv, parquet = tmp_path / "run.csv", tmp_path / "run.parquet"
     for fmt, out in (("bdf-csv", csv), ("parquet", parquet)):
         result = main("export", "--db", db_path, "--run", 1, "--format", fmt, out)
