@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-all smoke bench soak package check-package icons install-desktop uninstall-desktop clean
+.PHONY: run test test-all corpus smoke bench soak package check-package icons install-desktop uninstall-desktop clean
 
 $(STAMP): requirements.txt requirements-dev.txt $(wildcard requirements-parquet.txt requirements-mpr.txt)
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "SolidStack needs Python 3.11 or newer")'
@@ -23,6 +23,11 @@ test: $(STAMP)
 # The long variants too: SIGKILL at a dozen seeded points of a run, and the like.
 test-long: $(STAMP)
 	$(PY) -m pytest --long -m long
+
+# Every real instrument file in tests/data and ../shared/data (when it is there) through import
+# and analysis: a table of format, points, cycles, integrated charge against the counter, verdict.
+corpus: $(STAMP)
+	$(PY) benchmarks/corpus.py
 
 smoke: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(PY) main.py --smoke docs/smoke.png

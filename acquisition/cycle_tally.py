@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from analysis.segments import sample_durations
+from analysis.segments import sample_durations, segment_starts
 
 
 @dataclass(frozen=True)
@@ -33,19 +33,30 @@ class CycleTally:
 
     def __init__(self) -> None:
         self.seen = 0
-        self._t_last = 0.0
+        self._last = None               # the last sample credited: where the next batch's intervals begin
+        self._held = None               # a batch's last sample that opens a segment, credited with the next
         self._sums = np.zeros((0, 4))   # per cycle: Q+, Q-, E+, E- (mAh, mWh)
 
     def extend(self, new: np.ndarray) -> None:
         """Add `new`, the samples that follow those given before."""
         if new.size == 0:
             return
-        t = new["t"]
-        if self.seen == 0 and t.size > 1:
-            # A stream may begin mid-run (a replay that seeks): its first sample stands for one
-            # sample interval, not for all the time since t = 0.
-            self._t_last = float(t[0] - (t[1] - t[0]))
-        dt = sample_durations(np.concatenate(([self._t_last], t)))[1:]
+        self.seen += new.size
+        # The rule of the analysis (segments.sample_durations), carried across batches: the
+        # batch is judged with the sample before it, so a step change at its first sample is
+        # not credited the whole gap, and a stream that begins mid-run (a replay that seeks)
+        # does not credit its first sample from t = 0. A sample that opens a segment is
+        # credited by the interval after it, so one that ends a batch waits for the next.
+        batch = new if self._held is None else np.concatenate((self._held, new))
+        run = batch if self._last is None else np.concatenate((self._last, batch))
+        dt = sample_durations(run["t"], run["current"], run["step"])[run.size - batch.size:]
+        hold = bool(segment_starts(run.size, run["current"], run["step"])[-1])
+        self._held = batch[-1:].copy() if hold else None
+        if hold:
+            batch, dt = batch[:-1], dt[:-1]
+        if batch.size == 0:
+            return
+        new = batch
         current, voltage = new["current"], new["voltage"]
         q = np.abs(current) * dt / 3.6                 # A s -> mAh
         e = q * np.abs(np.nan_to_num(voltage))         # mAh V = mWh
@@ -56,8 +67,7 @@ class CycleTally:
         charge, discharge = current > 0, current < 0
         for column, weights in enumerate((q * charge, q * discharge, e * charge, e * discharge)):
             self._sums[:top, column] += np.bincount(cycle, weights=weights, minlength=top)
-        self.seen += new.size
-        self._t_last = float(t[-1])
+        self._last = new[-1:].copy()
 
     def figures(self, cycle: int) -> CycleFigures | None:
         if not 0 <= cycle < self._sums.shape[0]:

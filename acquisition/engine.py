@@ -4,6 +4,13 @@ listeners (live buffers, the GUI bridge), and always ends with the source safe.
 
 Order on a trip (DESIGN.md rule 3): the source is made safe first, in the same batch,
 then the samples and the event are written, then listeners hear of it.
+
+Safety bounds (docs/ARCHITECTURE.md, "Time to safe"): while current flows the engine
+reads the instrument at least every max(20 sample intervals, 1 s) of run time, whatever
+the clock speed, so a trip is acted on within that span of the sample that confirmed it.
+A run is `completed` only when its protocol reached its end; anything else that ends it
+(a stop, a signal, an error, even a KeyboardInterrupt) leaves it `aborted` or `failed`
+with the source switched off, retried, and an alarm event if it would not go off.
 """
 from __future__ import annotations
 
@@ -12,6 +19,7 @@ import logging
 import math
 import platform
 import threading
+import time
 from dataclasses import asdict
 from typing import Protocol
 
@@ -31,6 +39,18 @@ log = logging.getLogger(__name__)
 
 SHORT_KINDS = ("hard_short", "soft_short", "sudden_drop", "ce_drop")
 SWEEP_PART = 8     # EIS points per part of a sweep handed on as the spectrum grows
+# While current flows, read the instrument at least every this many sample intervals
+# (and at least every second of run time): what bounds the charge a short can take
+# between the sample that confirms it and the source going off, at any clock speed.
+SAFETY_POLL_SAMPLES = 20
+SAFETY_POLL_FLOOR_S = 1.0
+SAFE_OFF_ATTEMPTS = 3
+SAFE_OFF_RETRY_WAIT_S = 0.2   # wall time between attempts: a dropped link gets a moment to come back
+OPERATOR_STOP = "stopped by the operator"
+
+
+class _StopRequested(Exception):
+    """A stop asked for while the engine waited on something other than a current step."""
 
 
 class RunListener(Protocol):
@@ -68,6 +88,7 @@ class RunEngine:
         self._cycle_charge: dict[int, dict] = {}      # cycle -> mAh charged and discharged
         self._last_step_charge = 0.0                  # mAh of the step that just ended
         self._stop = threading.Event()
+        self._stop_reason = OPERATOR_STOP
         self._pause = threading.Event()
         self._thread: threading.Thread | None = None
         self._progress = {"step": 0, "n_steps": 0, "cycle": 0, "t_s": 0.0, "remaining_s": 0.0}
@@ -82,8 +103,12 @@ class RunEngine:
         self._thread = threading.Thread(target=self.run, name="run-engine", daemon=True)
         self._thread.start()
 
-    def stop(self) -> None:
-        """Ask the run to end; it stops at the next poll with the source safe."""
+    def stop(self, reason: str = OPERATOR_STOP) -> None:
+        """Ask the run to end; it stops at the next poll with the source safe, `aborted`
+        with `reason` as its message. Only sets flags: safe to call from a signal handler.
+        The first reason given is the one kept."""
+        if not self._stop.is_set():
+            self._stop_reason = reason
         self._stop.set()
 
     def pause(self) -> None:
@@ -129,8 +154,10 @@ class RunEngine:
         for connection in self.bench.connections():
             connection.on_fault = functools.partial(self._report_fault, writer, connection.retries)
         self._set_status("running", "")
-        status, message = "completed", ""
+        # Pessimistic: only _drive reaching the protocol's end makes a run `completed`.
+        status, message = "failed", "the run ended before its protocol did"
         smu = self.bench.smu
+        interrupted: BaseException | None = None
         try:
             status, message = self._drive(smu, writer)
         except InstrumentError as exc:
@@ -140,21 +167,68 @@ class RunEngine:
         except Exception as exc:  # any failure still ends with the source safe and the run closed
             log.exception("run %s failed", self.run_id)
             status, message = "failed", f"{type(exc).__name__}: {exc}"
+        except BaseException as exc:  # KeyboardInterrupt, SystemExit: close the run safely, then let it go on
+            interrupted = exc
+            status, message = "aborted", f"interrupted ({type(exc).__name__})"
         finally:
-            try:
-                smu.safe_off()
-            except Exception as exc:  # the connection may be what failed; the event says so
-                log.error("could not make %s safe: %s", smu.name, exc)
-                message = f"{message}; could not switch the source off: {exc}"
+            problem, late = self._make_safe(smu, writer)
+            if problem is not None:
+                message = f"{message}; could not switch the source off: {problem}"
             writer.finish(status, message)
             if writer.error is not None and status != "failed":
                 status, message = "failed", f"notebook write failed: {writer.error}"
         self._set_status(status, message)
+        if interrupted is not None or late is not None:
+            raise interrupted or late
         return status
 
+    def _make_safe(self, smu, writer: RunWriter) -> tuple[str | None, KeyboardInterrupt | None]:
+        """Switch the source off and read it back, retrying. Returns (None once it reads
+        off, else what went wrong, after an alarm event saying to switch it off by hand;
+        a KeyboardInterrupt that arrived meanwhile, for the caller to raise once the run
+        is closed: it does not cut the retries short)."""
+        last = ""
+        interrupted: BaseException | None = None
+        for attempt in range(1, SAFE_OFF_ATTEMPTS + 1):
+            try:
+                # A retry starts on a fresh session: an exchange cut off half-way (by an
+                # interrupt, a timeout) must not leave its reply to be read as this one's.
+                smu.safe_off(fresh_session=attempt > 1)
+                break
+            except (Exception, KeyboardInterrupt) as exc:  # each attempt's failure is reported below
+                if isinstance(exc, KeyboardInterrupt):
+                    interrupted = exc
+                last = f"{type(exc).__name__}: {exc}" if not isinstance(exc, InstrumentError) else str(exc)
+                log.error("could not make %s safe (attempt %d of %d): %s", smu.name, attempt, SAFE_OFF_ATTEMPTS, last)
+                self._try_event(writer, "safe_off_retry", "warning",
+                                f"{smu.name}: switching the source off failed (attempt {attempt} of "
+                                f"{SAFE_OFF_ATTEMPTS}): {last}", {"attempt": attempt, "detail": last})
+                if attempt < SAFE_OFF_ATTEMPTS:
+                    time.sleep(SAFE_OFF_RETRY_WAIT_S)
+        else:
+            self._try_event(writer, "safe_off_failed", "alarm",
+                            f"{smu.name}: THE SOURCE MAY STILL BE ON: it did not switch off after {SAFE_OFF_ATTEMPTS} "
+                            f"attempts ({last}); switch the output off at the instrument",
+                            {"attempts": SAFE_OFF_ATTEMPTS, "detail": last})
+            return last, interrupted
+        return None, interrupted
+
+    def _try_event(self, writer: RunWriter, kind: str, severity: str, message: str, evidence: dict) -> None:
+        """An event from the closing path: a notebook or listener failing here must not
+        stop the source being switched off, so that failure is logged instead."""
+        try:
+            self._emit_event(writer, kind, severity, message, evidence)
+        except Exception:
+            log.exception("could not record %s event: %s", kind, message)
+
     def _drive(self, smu, writer: RunWriter) -> tuple[str, str]:
+        try:
+            return self._steps(smu, writer)
+        except _StopRequested:
+            return "aborted", self._stop_reason
+
+    def _steps(self, smu, writer: RunWriter) -> tuple[str, str]:
         p = self.protocol
-        steps = p.expand(self.stack)
         smu.reset()
         smu.set_voltage_limit(p.voltage_limit_v)
         smu.set_current(0.0)
@@ -168,13 +242,14 @@ class RunEngine:
         # The SMU times readings from its last buffer clear; a run longer than its buffer
         # clears it again between steps, and this is where that clear fell in run time.
         self._t_zero, self._t_offset = self.clock.now(), 0.0
-        durations = [getattr(step, "duration_s", 0.0) for step in steps]
-        after = [sum(durations[k + 1:]) for k in range(len(steps))] if len(steps) < 5000 else None
-        for step_index, step in enumerate(steps):
-            self._progress.update(step=step_index, n_steps=len(steps), cycle=step.cycle,
-                                  remaining_s=(after[step_index] if after else 0.0) + durations[step_index])
+        # Steps one at a time: a run never needs its whole unrolled program in memory.
+        n_steps = p.step_count()
+        left_s = p.nominal_duration_s(self.stack)      # this step and all after it, to their limits
+        for step_index, step in enumerate(p.iter_steps(self.stack)):
+            self._progress.update(step=step_index, n_steps=n_steps, cycle=step.cycle, remaining_s=left_s)
+            left_s -= getattr(step, "duration_s", 0.0)
             if self._stop.is_set():
-                return "aborted", "stopped by the operator"
+                return "aborted", self._stop_reason
             if isinstance(step, EisStep):
                 self._sweep(smu, writer, step_index, step)
                 continue
@@ -202,6 +277,10 @@ class RunEngine:
         if is_stop_step(step):
             # A cut-off ends the step early; poll often enough not to leave long idle gaps.
             poll = min(poll, 20 * step.sample_interval_s)
+        if step.current_a != 0:
+            # The safety bound: a trip is acted on within this much run time of the sample
+            # that confirmed it, however fast the clock runs (600 s flat out otherwise).
+            poll = min(poll, max(SAFETY_POLL_SAMPLES * step.sample_interval_s, SAFETY_POLL_FLOOR_S))
         acc = {"n": 0, "charge": 0.0, "v_sum": 0.0, "v_end": None, "t_start": self._last_t, "t_end": self._last_t}
         after = self._progress["remaining_s"] - step.duration_s
         remaining = step.duration_s
@@ -236,14 +315,14 @@ class RunEngine:
                 if self._stop.is_set():
                     smu.abort()
                     writer.step(self._step_summary(step_index, step, acc))
-                    return "aborted", "stopped by the operator"
+                    return "aborted", self._stop_reason
                 if self._pause.is_set():
                     smu.abort()
                     self._collect(smu, writer, step_index, step, acc)
                     smu.safe_off()
                     if not self._hold("paused by the operator"):
                         writer.step(self._step_summary(step_index, step, acc))
-                        return "aborted", "stopped by the operator while paused"
+                        return "aborted", f"{self._stop_reason} while paused"
                     break
                 self.clock.sleep(min(poll, max(step_end - self.clock.now(), step.sample_interval_s)))
             remaining = left
@@ -316,6 +395,19 @@ class RunEngine:
         self._set_status("running", "")
         return True
 
+    def _wait(self, seconds: float) -> None:
+        """Let run time pass, no longer than a poll at a time, so a stop asked for while
+        the engine waits on a fixture is not held up by the wait (30 s at real speed)."""
+        left = seconds
+        while left > 0:
+            if self._stop.is_set():
+                raise _StopRequested
+            span = min(left, self.poll_s)
+            self.clock.sleep(span)
+            left -= span
+        if self._stop.is_set():
+            raise _StopRequested
+
     def _reach_pressure(self, mpa: float, tolerance_mpa: float = 0.05, ramp_mpa_s: float = 0.1,
                         timeout_s: float = 600.0) -> None:
         """Ramp the fixture to the build's stack pressure and wait until it holds it."""
@@ -328,7 +420,7 @@ class RunEngine:
             if waited >= timeout_s:
                 raise InstrumentError(controller.name, f"set-point {mpa:g} MPa",
                                       f"pressure {controller.read()[0]:.3f} MPa did not reach {mpa:g} MPa within {timeout_s:g} s")
-            self.clock.sleep(5.0)
+            self._wait(5.0)
             waited += 5.0
         self._pressure_setpoint = mpa
 
@@ -344,7 +436,7 @@ class RunEngine:
             if waited >= step.timeout_s:
                 raise InstrumentError(chamber.name, f"set-point {step.celsius:g} C",
                                       f"the cell reached {read():.1f} C, not {step.celsius:g} C, within {step.timeout_s:g} s")
-            self.clock.sleep(30.0)
+            self._wait(30.0)
             waited += 30.0
 
     def _sweep(self, smu, writer: RunWriter, step_index: int, step: EisStep) -> None:
@@ -361,6 +453,8 @@ class RunEngine:
                     "cycle": step.cycle, "amplitude_v": step.amplitude_v, "instrument": eis.name,
                     "freq_hz": np.zeros(0), "z": np.zeros(0, dtype=complex), "complete": False}
         for lo, hi in zip(bounds, bounds[1:]):
+            if self._stop.is_set():
+                raise _StopRequested    # the source is already off; the part-sweep is dropped
             f, z = eis.sweep(freqs[lo], freqs[hi - 1], hi - lo, step.amplitude_v, step.dc_bias_v)
             # A sweep takes about five periods a point at the low end: let simulated time pass too.
             self.clock.sleep(float(np.sum(np.maximum(5.0 / f, 0.01))))

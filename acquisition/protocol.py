@@ -9,7 +9,9 @@ protocol is the same structure, edited in the GUI or written as JSON.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, field
+from typing import Iterator
 
 import cell
 from cell import Stack
@@ -63,15 +65,52 @@ def is_stop_step(step: CurrentStep) -> bool:
 
 
 # -- validation of step specs: every message names the step and the field --
+# Bounds on what a protocol may ask for, checked before anything is expanded, so a small
+# file cannot describe a run that does not fit in memory or in a lifetime.
+MAX_STEPS = 100_000                    # concrete steps after loops are unrolled
+MAX_DURATION_S = 3 * 365.25 * 86400.0  # every step to its limit: three years
+MAX_FILE_CHARS = 1_000_000             # a protocol file; the presets are under 2,000
+MAX_LOOP_DEPTH = 3
+MAX_LABEL_CHARS = 80
+CURRENT_LIMITS = {"mA": 1e4, "mA/cm2": 1e4, "C": 1e3}   # |current| per unit, far past any SMU here
+FIELDS = {                              # what each kind of step may hold, beyond kind and label
+    "cc": {"current", "unit", "duration_s", "sample_interval_s", "v_min", "v_max", "q_max_mAh"},
+    "rest": {"duration_s", "sample_interval_s"},
+    "eis": {"f_start_hz", "f_stop_hz", "points", "amplitude_v", "dc_bias_v"},
+    "pressure": {"mpa", "ramp_mpa_s"},
+    "temperature": {"celsius", "tolerance_c", "timeout_s"},
+    "loop": {"repeat", "counts_cycles", "steps"},
+}
+
+
+def _show(value) -> str:
+    """A bad value in a message: containers by their type (a hostile one may be deep or
+    huge), anything else as written, cut short."""
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 10 ** 30:
+        return "a number too large to use"   # and too long to print
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 def _number(spec: dict, key: str, path: str, problems: list, lo: float | None = None, hi: float | None = None,
-            required: bool = True, strict_lo: bool = True) -> None:
+            required: bool = True, strict_lo: bool = True, integer: bool = False) -> None:
     if key not in spec or spec[key] is None:
         if required:
             problems.append(f"{path}.{key}: missing")
         return
     value = spec[key]
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        problems.append(f"{path}.{key}: must be a number, got {value!r}")
+        problems.append(f"{path}.{key}: must be a number, got {_show(value)}")
+        return
+    if not _real(value):
+        problems.append(f"{path}.{key}: must be a finite number, got {_show(value)}")
+        return
+    if integer and not float(value).is_integer():
+        problems.append(f"{path}.{key}: must be a whole number, got {value:g}")
         return
     if lo is not None and (value <= lo if strict_lo else value < lo):
         problems.append(f"{path}.{key}: must be {'above' if strict_lo else 'at least'} {lo:g}, got {value:g}")
@@ -79,51 +118,92 @@ def _number(spec: dict, key: str, path: str, problems: list, lo: float | None = 
         problems.append(f"{path}.{key}: must be at most {hi:g}, got {value:g}")
 
 
-def _check_specs(specs, path: str, problems: list, depth: int = 0) -> None:
+def _real(value) -> bool:
+    """A finite JSON number (not a bool, not NaN, not an integer past float's range)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
+
+
+def _finite(spec: dict, key: str) -> float:
+    """A field as a float where it is a finite number, else 0: for the size tally, whose
+    result counts only once every field has passed."""
+    value = spec.get(key)
+    return float(value) if _real(value) else 0.0
+
+
+def _check_specs(specs, path: str, problems: list, depth: int = 0) -> tuple[int, float]:
+    """Check a list of step specs; returns how many concrete steps it expands to and
+    their total duration (every step to its limit), counted without expanding."""
     if not isinstance(specs, (list, tuple)) or not specs:
-        problems.append(f"{path}: needs at least one step")
-        return
+        problems.append(f"{path}: needs at least one step" + ("" if isinstance(specs, (list, tuple)) or specs is None
+                                                            else f", got {_show(specs)}"))
+        return 0, 0.0
+    n_steps, duration = 0, 0.0
     for k, spec in enumerate(specs):
         p = f"{path}[{k}]"
-        if not isinstance(spec, dict) or spec.get("kind") not in KINDS:
-            problems.append(f"{p}.kind: must be one of {', '.join(KINDS)}, got {spec.get('kind') if isinstance(spec, dict) else spec!r}")
+        kind = spec.get("kind") if isinstance(spec, dict) else None
+        if not isinstance(kind, str) or kind not in KINDS:
+            got = _show(kind) if isinstance(spec, dict) else _show(spec)
+            problems.append(f"{p}.kind: must be one of {', '.join(KINDS)}, got {got}")
             continue
-        kind = spec["kind"]
+        unknown = sorted(str(key)[:40] for key in spec if key not in FIELDS[kind] | {"kind", "label"})
+        if unknown:
+            problems.append(f"{p}: a {kind} step has no field {', '.join(unknown)}")
+        label = spec.get("label")
+        if label is not None and not (isinstance(label, str) and len(label) <= MAX_LABEL_CHARS):
+            problems.append(f"{p}.label: must be text of at most {MAX_LABEL_CHARS} characters, got {_show(label)}")
         if kind == "cc":
-            _number(spec, "current", p, problems)
+            unit = spec.get("unit")
+            if not isinstance(unit, str) or unit not in UNITS:
+                problems.append(f"{p}.unit: must be one of {', '.join(UNITS)}, got {_show(unit)}")
+                _number(spec, "current", p, problems)
+            else:
+                _number(spec, "current", p, problems, -CURRENT_LIMITS[unit], CURRENT_LIMITS[unit], strict_lo=False)
             if spec.get("current") == 0:
                 problems.append(f"{p}.current: a constant-current step needs a current; use a rest step for 0")
-            if spec.get("unit") not in UNITS:
-                problems.append(f"{p}.unit: must be one of {', '.join(UNITS)}, got {spec.get('unit')!r}")
             _number(spec, "duration_s", p, problems, 0, 1e6)
             _number(spec, "sample_interval_s", p, problems, 0, 1e4)
             for key in ("v_min", "v_max"):
-                _number(spec, key, p, problems, required=False)
-            _number(spec, "q_max_mAh", p, problems, 0, required=False)
-            if spec.get("v_min") is not None and spec.get("v_max") is not None and spec["v_min"] >= spec["v_max"]:
+                _number(spec, key, p, problems, -210, 210, required=False, strict_lo=False)
+            _number(spec, "q_max_mAh", p, problems, 0, 1e6, required=False)
+            if _real(spec.get("v_min")) and _real(spec.get("v_max")) and spec["v_min"] >= spec["v_max"]:
                 problems.append(f"{p}.v_min: must be below v_max")
+            n_steps, duration = n_steps + 1, duration + _finite(spec, "duration_s")
         elif kind == "rest":
             _number(spec, "duration_s", p, problems, 0, 1e6)
             _number(spec, "sample_interval_s", p, problems, 0, 1e4)
+            n_steps, duration = n_steps + 1, duration + _finite(spec, "duration_s")
         elif kind == "eis":
-            _number(spec, "f_start_hz", p, problems, 0)
-            _number(spec, "f_stop_hz", p, problems, 0)
-            _number(spec, "points", p, problems, 2, 1601, strict_lo=False)
+            _number(spec, "f_start_hz", p, problems, 0, 1e9)
+            _number(spec, "f_stop_hz", p, problems, 0, 1e9)
+            _number(spec, "points", p, problems, 2, 1601, strict_lo=False, integer=True)
             _number(spec, "amplitude_v", p, problems, 0, 1)
             _number(spec, "dc_bias_v", p, problems, -40, 40, required=False, strict_lo=False)
+            n_steps += 1
         elif kind == "pressure":
-            _number(spec, "mpa", p, problems, 0, strict_lo=False)
-            _number(spec, "ramp_mpa_s", p, problems, 0, strict_lo=False)
+            _number(spec, "mpa", p, problems, 0, 1000, strict_lo=False)
+            _number(spec, "ramp_mpa_s", p, problems, 0, 100, strict_lo=False)
+            n_steps += 1
         elif kind == "temperature":
             _number(spec, "celsius", p, problems, -40, 150, strict_lo=False)
             _number(spec, "tolerance_c", p, problems, 0, 20, required=False)
             _number(spec, "timeout_s", p, problems, 0, 1e6, required=False)
+            n_steps += 1
         elif kind == "loop":
-            _number(spec, "repeat", p, problems, 1, 100000, strict_lo=False)
-            if depth >= 3:
+            _number(spec, "repeat", p, problems, 1, 100000, strict_lo=False, integer=True)
+            if not isinstance(spec.get("counts_cycles", True), bool):
+                problems.append(f"{p}.counts_cycles: must be true or false, got {_show(spec['counts_cycles'])}")
+            if depth >= MAX_LOOP_DEPTH:
                 problems.append(f"{p}: loops nest at most three deep")
             else:
-                _check_specs(spec.get("steps"), f"{p}.steps", problems, depth + 1)
+                inner_steps, inner_s = _check_specs(spec.get("steps"), f"{p}.steps", problems, depth + 1)
+                repeat = int(_finite(spec, "repeat"))
+                n_steps, duration = n_steps + repeat * inner_steps, duration + repeat * inner_s
+    return n_steps, duration
 
 
 @dataclass(frozen=True)
@@ -135,11 +215,21 @@ class StepList:
 
     def validate(self) -> list[str]:
         problems: list[str] = []
-        if not self.name.strip():
-            problems.append("name: a protocol needs a name")
-        if not 0.02 <= self.voltage_limit_v <= 210:
-            problems.append(f"voltage_limit_v: must be 0.02 to 210 V, got {self.voltage_limit_v:g}")
-        _check_specs(self.program, "steps", problems)
+        if not isinstance(self.name, str) or not self.name.strip():
+            problems.append("name: a protocol needs a name" + ("" if isinstance(self.name, str) else
+                                                              f", as text, got {_show(self.name)}"))
+        limit = self.voltage_limit_v
+        if isinstance(limit, bool) or not isinstance(limit, (int, float)):
+            problems.append(f"voltage_limit_v: must be a number, got {_show(limit)}")
+        elif not 0.02 <= limit <= 210:   # NaN fails this too
+            problems.append(f"voltage_limit_v: must be 0.02 to 210 V, got {limit:g}")
+        n_steps, duration = _check_specs(self.program, "steps", problems)
+        if not problems:
+            if n_steps > MAX_STEPS:
+                problems.append(f"steps: the loops unroll to {n_steps:,} steps; a protocol may have at most {MAX_STEPS:,}")
+            if duration > MAX_DURATION_S:
+                problems.append(f"steps: every step to its limit takes {duration / 86400:,.0f} days; a protocol may "
+                                f"last at most {MAX_DURATION_S / 86400:,.0f} days")
         return problems
 
     def __post_init__(self) -> None:
@@ -149,8 +239,15 @@ class StepList:
 
     def expand(self, stack: Stack) -> list:
         """Concrete steps for `stack`: currents in A, durations in s, cycles numbered."""
+        return list(self.iter_steps(stack))
+
+    def step_count(self) -> int:
+        """How many concrete steps expand() gives, counted without expanding."""
+        return _check_specs(self.program, "steps", [])[0]
+
+    def iter_steps(self, stack: Stack) -> Iterator:
+        """expand()'s steps one at a time, for a run that needs only the next one."""
         figures = cell.figures(stack)
-        out: list = []
         counter = [0]
 
         def amps(spec: dict, path: str) -> float:
@@ -163,7 +260,7 @@ class StepList:
                 raise ValueError(f"{path}: {stack.describe()} has no cathode: C-rates need a full cell")
             return value * figures.one_c_mA * 1e-3
 
-        def walk(specs, path: str) -> None:
+        def walk(specs, path: str) -> Iterator:
             for k, spec in enumerate(specs):
                 p = f"{path}[{k}]"
                 cycle = max(counter[0], 1)
@@ -172,53 +269,70 @@ class StepList:
                     for _ in range(int(spec["repeat"])):
                         if spec.get("counts_cycles", True):
                             counter[0] += 1
-                        walk(spec["steps"], p + ".steps")
+                        yield from walk(spec["steps"], p + ".steps")
                 elif kind == "cc":
                     current = amps(spec, p)
                     duration = float(spec["duration_s"])
                     if spec.get("q_max_mAh"):   # at constant current a capacity limit is a time limit
                         duration = min(duration, spec["q_max_mAh"] / (abs(current) * 1e3) * 3600.0)
-                    out.append(CurrentStep(spec.get("label", "charge" if current > 0 else "discharge"), current,
-                                           duration, cycle, float(spec["sample_interval_s"]),
-                                           spec.get("v_min"), spec.get("v_max")))
+                    yield CurrentStep(spec.get("label", "charge" if current > 0 else "discharge"), current,
+                                      duration, cycle, float(spec["sample_interval_s"]),
+                                      spec.get("v_min"), spec.get("v_max"))
                 elif kind == "rest":
-                    out.append(CurrentStep(spec.get("label", "rest"), 0.0, float(spec["duration_s"]), cycle,
-                                           float(spec["sample_interval_s"])))
+                    yield CurrentStep(spec.get("label", "rest"), 0.0, float(spec["duration_s"]), cycle,
+                                      float(spec["sample_interval_s"]))
                 elif kind == "eis":
-                    out.append(EisStep(spec.get("label", "eis"), float(spec["f_start_hz"]), float(spec["f_stop_hz"]),
-                                       int(spec["points"]), float(spec["amplitude_v"]), cycle,
-                                       float(spec.get("dc_bias_v") or 0.0)))
+                    yield EisStep(spec.get("label", "eis"), float(spec["f_start_hz"]), float(spec["f_stop_hz"]),
+                                  int(spec["points"]), float(spec["amplitude_v"]), cycle,
+                                  float(spec.get("dc_bias_v") or 0.0))
                 elif kind == "temperature":
-                    out.append(TemperatureStep(spec.get("label", "temperature"), float(spec["celsius"]),
-                                               float(spec.get("tolerance_c") or 1.0),
-                                               float(spec.get("timeout_s") or 7200.0), cycle))
+                    yield TemperatureStep(spec.get("label", "temperature"), float(spec["celsius"]),
+                                          float(spec.get("tolerance_c") or 1.0),
+                                          float(spec.get("timeout_s") or 7200.0), cycle)
                 elif kind == "pressure":
-                    out.append(PressureStep(spec.get("label", "pressure"), float(spec["mpa"]),
-                                            float(spec.get("ramp_mpa_s", 0.0)), cycle))
+                    yield PressureStep(spec.get("label", "pressure"), float(spec["mpa"]),
+                                       float(spec.get("ramp_mpa_s", 0.0)), cycle)
 
-        walk(self.program, "steps")
-        return out
+        yield from walk(self.program, "steps")
 
     def nominal_duration_s(self, stack: Stack) -> float:
         """Upper bound of the run time: every step to its limit (EIS sweeps not counted)."""
-        return sum(getattr(step, "duration_s", 0.0) for step in self.expand(stack))
+        return sum(getattr(step, "duration_s", 0.0) for step in self.iter_steps(stack))
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
 
     @classmethod
     def from_json(cls, text: str) -> "StepList":
+        """A protocol from its JSON file's text; ValueError with one line naming what is wrong."""
+        if len(text) > MAX_FILE_CHARS:
+            raise ValueError(f"protocol file is {len(text):,} characters; a protocol file holds at most {MAX_FILE_CHARS:,}")
         try:
             data = json.loads(text)
-        except json.JSONDecodeError as exc:
+        except RecursionError:
+            raise ValueError("protocol file nests too deep to read (loops nest at most three deep)") from None
+        except ValueError as exc:   # JSONDecodeError, and numbers too long to convert
             raise ValueError(f"protocol file is not valid JSON: {exc}") from None
         if not isinstance(data, dict) or "program" not in data:
             raise ValueError("protocol file must be an object with 'name' and 'program'")
         unknown = set(data) - {"name", "program", "voltage_limit_v", "version"}
         if unknown:
-            raise ValueError(f"protocol file has unknown keys: {', '.join(sorted(unknown))}")
-        return cls(name=str(data.get("name", "")), program=tuple(data["program"]),
-                   voltage_limit_v=float(data.get("voltage_limit_v", 5.0)), version=int(data.get("version", 1)))
+            raise ValueError(f"protocol file has unknown keys: {', '.join(sorted(str(k)[:40] for k in unknown))}")
+        name, program = data.get("name", ""), data["program"]
+        limit, version = data.get("voltage_limit_v", 5.0), data.get("version", 1)
+        if not isinstance(name, str):
+            raise ValueError(f"protocol file: name must be text, got {_show(name)}")
+        if not isinstance(program, list):
+            raise ValueError(f"protocol file: program must be a list of steps, got {_show(program)}")
+        if isinstance(limit, bool) or not isinstance(limit, (int, float)):
+            raise ValueError(f"protocol file: voltage_limit_v must be a number, got {_show(limit)}")
+        if isinstance(version, bool) or not isinstance(version, int) or not 1 <= version <= 10 ** 6:
+            raise ValueError(f"protocol file: version must be a whole number from 1, got {_show(version)}")
+        try:
+            limit = float(limit)
+        except OverflowError:
+            limit = math.inf
+        return cls(name=name, program=tuple(program), voltage_limit_v=limit, version=version)
 
 
 # -- the paper's experiments --

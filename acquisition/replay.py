@@ -25,7 +25,7 @@ FAST_BATCH = 20000        # samples per batch when played as fast as possible
 def load_detectors(nb: Notebook, run: dict, overrides: dict | None = None) -> list:
     """The run's own detectors (from its provenance), or, for an imported run that has
     none, the defaults for its build; with overrides applied."""
-    provenance = json.loads(run["provenance_json"] or "{}")
+    provenance = nb.provenance(run["id"], run)
     stored = provenance.get("detectors")
     if not stored:
         stored = {kind: vars(s) for kind, s in default_settings(nb.build(run["build_id"])).items()}

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from analysis.segments import current_direction, derive_cycles, half_cycle_labels, sample_durations
+from analysis import counters
+from analysis.segments import current_direction, derive_cycles, half_cycle_labels, sample_durations, segment_starts
 
 # convention -> (direction of the half cycle that opens a cycle, CE numerator, CE denominator)
 CE_CONVENTIONS = {
@@ -37,7 +38,8 @@ RATE_COLUMNS = ["first_cycle", "last_cycle", "n_cycles", "current_mA", "current_
 @dataclass(frozen=True)
 class CellBasis:
     """What a file or a build tells about the cell, to turn mAh and Wh into specific
-    figures. Anything left None gives NaN in the columns that need it."""
+    figures. None is unknown (never 0 or 1.0 in its place): the columns that need it are
+    NaN in the table and left out of to_dict()."""
     active_mass_mg: float | None = None      # cathode (or working electrode) active material
     area_cm2: float | None = None
     stack_mass_mg: float | None = None       # whole stack, for Wh/kg
@@ -49,6 +51,18 @@ class CellBasis:
             value = getattr(self, name)
             if value is not None and not (math.isfinite(value) and value > 0):
                 raise ValueError(f"{name} must be a positive number, got {value}")
+
+    def missing(self) -> dict[str, str]:
+        """Unknown figure -> 'area unknown: no mAh/cm² or mA/cm²' (which columns it
+        withholds), for a note; a caller adds how to give it."""
+        out = {}
+        for name, label, withheld in (("active_mass_mg", "active mass", "mAh/g"),
+                                      ("area_cm2", "area", "mAh/cm², mA/cm² or Wh/L"),
+                                      ("stack_mass_mg", "stack mass", "Wh/kg"),
+                                      ("stack_thickness_um", "stack thickness", "Wh/L")):
+            if getattr(self, name) is None:
+                out[name] = f"{label} unknown: no {withheld}"
+        return out
 
 
 @dataclass
@@ -63,6 +77,9 @@ class CyclingSummary:
     basis: CellBasis
     notes: list[str] = field(default_factory=list)
     dqdv_peaks: list[dict] | None = None     # filled by a caller that asks for dQ/dV (dqdv.py)
+    warnings: list[str] = field(default_factory=list)
+    # per cycle: the reference (counter or vendor table) against the integrated current (counters.compare)
+    counter_check: pd.DataFrame | None = None
 
     @property
     def delivered(self) -> str:
@@ -91,6 +108,8 @@ class CyclingSummary:
             "retention_reference_cycle": self.reference_cycle,
             "rate_table": _records(self.rate_table, unknown),
             "notes": list(self.notes),
+            "warnings": list(self.warnings),
+            **({"counter_check": _records(self.counter_check, set())} if self.counter_check is not None else {}),
             **({"dqdv_peaks": self.dqdv_peaks} if self.dqdv_peaks is not None else {}),
         }
 
@@ -134,11 +153,22 @@ def label_cycles(current: np.ndarray, cycle: np.ndarray | None = None, ce_conven
 def cycle_summary(t: np.ndarray, current: np.ndarray, voltage: np.ndarray, cycle: np.ndarray | None = None, *,
                   basis: CellBasis = CellBasis(), ce_convention: str = "discharge/charge",
                   reference_cycle: int | None = None, ce_from_cycle: int = 2, min_current_a: float = 0.0,
-                  rate_tolerance: float = 0.05) -> CyclingSummary:
+                  rate_tolerance: float = 0.05, step: np.ndarray | None = None, dq_Ah: np.ndarray | None = None,
+                  counter: str = "", reference: pd.DataFrame | None = None,
+                  reference_source: str = "", idle: np.ndarray | None = None) -> CyclingSummary:
     """Per-cycle table of a run. Current in A, positive = charge (BDF); time in s;
-    voltage in V. Capacity is the integral of |I| dt, energy of V |I| dt, with each
-    sample standing for the interval since the one before (segments.sample_durations)
-    at its current and the mean voltage of that interval.
+    voltage in V. Capacity is the integral of |I| dt, energy of V |I| dt, each sample's
+    current credited over the interval segments.sample_durations gives it (the file's
+    `step` marks segments too) at the mean voltage of that interval.
+
+    Where the instrument counted the charge itself, that count is the reference: `dq_Ah`
+    per sample (the counter named `counter`), or a per-cycle `reference` table (cycle,
+    charge_mAh, discharge_mAh: a stored counter table or the vendor's cycle table, named
+    by `reference_source`). The capacities (and CE, retention) then use it; a note says
+    which was used and how far the integrated current is from it, a warning above 0.5 %.
+    Samples over which the counter saw no charge pass (dq_Ah == 0, or `idle` True: an
+    imported run's stored counter_idle_steps) count as rest, whatever the current column
+    says (an EIS step's mean AC current).
 
     reference_cycle (default: the first with a delivered capacity) is the base of
     retention; average CE runs over cycles ce_from_cycle..N that have both halves."""
@@ -147,11 +177,20 @@ def cycle_summary(t: np.ndarray, current: np.ndarray, voltage: np.ndarray, cycle
     voltage = np.asarray(voltage, dtype=float)
     if not (t.shape == current.shape == voltage.shape):
         raise ValueError(f"t, current and voltage differ in length ({t.size}, {current.size}, {voltage.size})")
-    dt = sample_durations(t)
+    dt = sample_durations(t, current, step, min_current_a)
     if t.size and dt.min() < 0:
         k = int(np.argmin(dt))
         raise ValueError(f"time goes backwards at sample {k} ({t[k - 1]:g} s -> {t[k]:g} s)")
-    cyc, direction, notes = label_cycles(current, cycle, ce_convention, min_current_a)
+    labels = current
+    if dq_Ah is not None or idle is not None:
+        # where the counter saw no charge pass the cell rested, whatever the current column
+        # says (an EIS step's mean AC current): such samples must not open half cycles
+        still = np.zeros(current.size, dtype=bool) if idle is None else np.asarray(idle, dtype=bool)
+        if dq_Ah is not None:
+            still = still | (np.asarray(dq_Ah, dtype=float) == 0.0)
+        labels = np.where(still, 0.0, current)
+    cyc, direction, notes = label_cycles(labels, cycle, ce_convention, min_current_a)
+    warnings: list[str] = []
     if t.size == 0:
         return CyclingSummary(pd.DataFrame(columns=CYCLE_COLUMNS), ce_convention, math.nan, ce_from_cycle,
                               math.nan, reference_cycle or 1, pd.DataFrame(columns=RATE_COLUMNS), basis, notes)
@@ -162,14 +201,17 @@ def cycle_summary(t: np.ndarray, current: np.ndarray, voltage: np.ndarray, cycle
     bins = np.subtract(cyc, first, dtype=np.intp)
     bins *= 2
     bins += direction < 0
-    charge_as = np.abs(current)
+    charge_as = np.where(direction != 0, np.abs(current), 0.0)  # a rest passes no charge
     charge_as *= dt                                             # A s per sample
-    # the voltage over a sample's interval: the mean of its two ends (trapezoid rule)
+    # the voltage over a sample's interval: the mean of its two ends (trapezoid rule); a
+    # segment's first sample takes its own, the one before was under another current
     energy = np.empty_like(voltage)
-    energy[0] = voltage[0]
+    energy[0] = 2.0 * voltage[0]
     np.add(voltage[1:], voltage[:-1], out=energy[1:])
+    opens = segment_starts(t.size, current, step, min_current_a)
+    energy[opens] = 2.0 * voltage[opens]
     energy *= charge_as
-    energy[1:] *= 0.5                                           # V A s per sample
+    energy *= 0.5                                               # V A s per sample
     q = np.bincount(bins, weights=charge_as, minlength=2 * n).reshape(n, 2) / 3.6       # mAh
     e = np.bincount(bins, weights=energy, minlength=2 * n).reshape(n, 2) / 3600.0        # Wh
     if min_current_a > 0:
@@ -180,6 +222,10 @@ def cycle_summary(t: np.ndarray, current: np.ndarray, voltage: np.ndarray, cycle
         busy[:, 0] -= np.bincount(bins, weights=dt * (direction == 0), minlength=2 * n).reshape(n, 2)[:, 0]
     present = busy.sum(axis=1) > 0            # a cycle of nothing but rest has no figures
     numbers = np.arange(first, first + n)[present]
+    if numbers.size == 0:
+        notes.append("no current flowed in this record (rest only): there are no cycles to summarise")
+        return CyclingSummary(pd.DataFrame(columns=CYCLE_COLUMNS), ce_convention, math.nan, ce_from_cycle,
+                              math.nan, reference_cycle or 1, pd.DataFrame(columns=RATE_COLUMNS), basis, notes)
     q, e, busy = q[present], e[present], busy[present]
     with np.errstate(divide="ignore", invalid="ignore"):
         # a half cycle that never happened is NaN, not 0 (an unfinished last cycle)
@@ -187,6 +233,14 @@ def cycle_summary(t: np.ndarray, current: np.ndarray, voltage: np.ndarray, cycle
         e = np.where(busy > 0, e, np.nan)
         v_avg = e * 1000.0 / q
         i_avg = q * 3600.0 / busy                              # mA
+    check = None
+    if reference is not None and dq_Ah is None and (cycle is None or not np.array_equal(cyc, cycle)):
+        # the table counts the file's cycles; these were numbered here, so they do not match
+        notes.append(f"{reference_source} counts the file's cycles, which were renumbered here: "
+                     "the capacities are the integrated current")
+        reference = None
+    if dq_Ah is not None or reference is not None:
+        q, check = _use_reference(q, numbers, cyc, dq_Ah, counter, reference, reference_source, notes, warnings)
     table = pd.DataFrame({"cycle": numbers, "charge_mAh": q[:, 0], "discharge_mAh": q[:, 1]})
     mass_g = basis.active_mass_mg / 1000.0 if basis.active_mass_mg else math.nan
     area = basis.area_cm2 or math.nan
@@ -227,7 +281,39 @@ def cycle_summary(t: np.ndarray, current: np.ndarray, voltage: np.ndarray, cycle
     retention = float(table["retention"].iloc[finite[-1]]) if finite.size else math.nan
     rates = rate_table(table, numerator, basis, rate_tolerance)
     return CyclingSummary(table, ce_convention, average_ce, ce_from_cycle, retention, reference_cycle, rates,
-                          basis, notes)
+                          basis, notes, warnings=warnings, counter_check=check)
+
+
+def _use_reference(q: np.ndarray, numbers: np.ndarray, cyc: np.ndarray, dq_Ah: np.ndarray | None, counter: str,
+                   reference: pd.DataFrame | None, source: str, notes: list[str],
+                   warnings: list[str]) -> tuple[np.ndarray, pd.DataFrame | None]:
+    """q (mAh per cycle and half, NaN for a half that never ran) with the reference's
+    figures put in for the cycles it has, and the comparison; the note and any warning
+    go on `notes` and `warnings`."""
+    if dq_Ah is not None:
+        dq_Ah = np.asarray(dq_Ah, dtype=float)
+        if dq_Ah.shape != cyc.shape:
+            raise ValueError(f"dq_Ah has {dq_Ah.size} values for {cyc.size} samples")
+        reference = counters.per_cycle(dq_Ah, cyc)
+        source = f"the instrument's counter {counter}".rstrip()
+    integrated = pd.DataFrame({"cycle": numbers, "charge_mAh": np.nan_to_num(q[:, 0]),
+                               "discharge_mAh": np.nan_to_num(q[:, 1])})
+    reference = reference[reference["cycle"].isin(numbers)]
+    if reference.empty:
+        notes.append(f"{source} has none of these cycles: the capacities are the integrated current")
+        return q, None
+    check = counters.compare(reference.reset_index(drop=True), integrated)
+    note, warning = counters.describe(source, check)
+    notes.append(note)
+    if warning:
+        warnings.append(warning)
+    rows = np.searchsorted(numbers, check["cycle"].to_numpy())
+    out = q.copy()
+    for k, way in enumerate(("charge", "discharge")):
+        ref = check[f"{way}_mAh_counter"].to_numpy(float)
+        # a half the current never ran stays NaN unless the counter saw charge pass in it
+        out[rows, k] = np.where(np.isnan(q[rows, k]) & ~(ref > 0), np.nan, ref)
+    return out, check
 
 
 def rate_table(cycles: pd.DataFrame, delivered: str, basis: CellBasis, tolerance: float = 0.05) -> pd.DataFrame:

@@ -16,12 +16,13 @@ def plate_strip_table(t: np.ndarray, current: np.ndarray, voltage: np.ndarray,
     """One row per cycle. Positive current plates (charge), negative strips.
 
     Overpotential is the mean |V| over the half cycle, end is |V| at its last sample,
-    both in mV; charge is the integral of |I| dt in mAh."""
+    both in mV; charge is the integral of |I| dt in mAh, each sample credited over the
+    interval segments.sample_durations gives it."""
     t, current, voltage = (np.asarray(a, dtype=float) for a in (t, current, voltage))
     if t.size == 0:
         return pd.DataFrame(columns=COLUMNS)
     starts, ends = step_bounds(step)
-    charge = np.abs(current) * sample_durations(t) / 3.6       # A s -> mAh
+    charge = np.abs(current) * sample_durations(t, current, step) / 3.6       # A s -> mAh
     q = np.add.reduceat(charge, starts)
     mean_abs_v = np.add.reduceat(np.abs(voltage), starts) / (ends - starts)
     end_abs_v = np.abs(voltage[ends - 1])

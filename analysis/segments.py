@@ -1,4 +1,5 @@
-"""Splitting a sample stream into constant-current steps and integrating charge."""
+"""Splitting a sample stream into constant-current steps, and the rule that integrates
+charge over it: which interval each sample's current is credited for (sample_durations)."""
 from __future__ import annotations
 
 import numpy as np
@@ -16,13 +17,58 @@ def step_bounds(step: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return starts, ends
 
 
-def sample_durations(t: np.ndarray) -> np.ndarray:
-    """The interval each sample stands for: from the previous sample (or t=0) to it.
+def segment_starts(n: int, current: np.ndarray | None = None, step: np.ndarray | None = None,
+                   min_current_a: float = 0.0) -> np.ndarray:
+    """True where a sample opens a new segment: the first sample, and each sample whose
+    step differs from the one before, or whose current direction (charge, discharge,
+    rest at |I| <= min_current_a) does."""
+    starts = np.zeros(n, dtype=bool)
+    if n == 0:
+        return starts
+    starts[0] = True
+    if step is not None:
+        step = np.asarray(step)
+        starts[1:] |= step[1:] != step[:-1]
+    if current is not None:
+        direction = current_direction(current, min_current_a)
+        starts[1:] |= direction[1:] != direction[:-1]
+    return starts
 
-    An instrument holds its set current between readings, so charge = sum |I_k| dt_k is
-    exact for constant-current steps sampled at any rate."""
+
+def sample_durations(t: np.ndarray, current: np.ndarray | None = None, step: np.ndarray | None = None,
+                     min_current_a: float = 0.0) -> np.ndarray:
+    """The time (s) each sample's current is credited for, so that charge = sum I_k dt_k.
+
+    Inside a segment (segment_starts) a sample stands for the interval since the one
+    before: the instrument holds the current between readings, whatever the rate. The
+    sample that opens a segment cannot be credited the whole gap before it, because the
+    change happened somewhere in that gap: a station that time-stamps a reading at the
+    end of its interval (the SMU here) began the segment one interval before its first
+    sample, while EC-Lab and Neware log a step's first point as it starts (a gap of
+    ~1 ms). It is credited min(gap, the segment's own first interval), which is exact
+    for both: a long rest logged sparsely is never counted at the next step's current,
+    and the first sample of a record is never credited from t = 0. A one-sample segment
+    uses the record's median interval instead of its own."""
     t = np.asarray(t, dtype=float)
-    return np.diff(t, prepend=0.0 if t.size and t[0] >= 0 else t[:1])
+    n = t.size
+    if n == 0:
+        return np.zeros(0)
+    dt = np.empty(n)
+    dt[1:] = np.diff(t)
+    dt[0] = max(t[0], 0.0)
+    opens = np.flatnonzero(segment_starts(n, current, step, min_current_a))
+    nxt = opens + 1
+    # the segment's own first interval, where its second sample is in the same segment
+    inside = nxt < n
+    inside[inside] &= ~np.isin(nxt[inside], opens)
+    positive = dt[1:][dt[1:] > 0]
+    fallback = float(np.median(positive)) if positive.size else 0.0
+    own = np.full(opens.size, fallback)
+    own[inside] = dt[nxt[inside]]
+    gap = dt[opens]
+    # a gap < 0 (time going backwards) is left for callers to report
+    dt[opens] = np.where(gap < 0, gap, np.minimum(gap, own))
+    return dt
 
 
 def half_cycle_labels(current: np.ndarray, min_current_a: float = 0.0) -> tuple[np.ndarray, np.ndarray]:

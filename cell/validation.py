@@ -4,6 +4,7 @@ builder and the notebook use: "area_cm2", "layers[2].thickness_um", or "layers" 
 the order of the stack as a whole. Messages number layers from 1 at the bottom."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from cell.stack import Stack
@@ -50,9 +51,30 @@ def layer_of(field: str) -> int | None:
     return None
 
 
+SETPOINT_FIELDS = ("area_cm2", "stack_pressure_mpa", "densification_pressure_mpa", "temperature_c", "fixture_limit_mpa")
+
+
 def validate(stack: Stack, limits: Limits = Limits()) -> list[Issue]:
     """Every problem of `stack`, errors and warnings, in the order of the fields."""
-    return _setpoints(stack, limits) + _layers(stack, limits) + _order(stack)
+    not_finite = _not_finite(stack)
+    bad = {issue.field for issue in not_finite}
+    # A NaN compares false with every bound, so the range rules below would let it pass
+    # (or judge the other fields against it): such a field gets only its own error.
+    if any(field in bad for field in ("stack_pressure_mpa", "fixture_limit_mpa")):
+        bad |= {"stack_pressure_mpa", "densification_pressure_mpa"}
+    checked = [issue for issue in _setpoints(stack, limits) + _layers(stack, limits) if issue.field not in bad]
+    return not_finite + checked + _order(stack)
+
+
+def _not_finite(stack: Stack) -> list[Issue]:
+    """Every number of the stack must be finite: NaN and infinity are typing slips or
+    damaged data, never a set-point."""
+    values = [(name, name.rsplit("_", 1)[0].replace("_", " "), getattr(stack, name)) for name in SETPOINT_FIELDS]
+    for i, layer in enumerate(stack.layers):
+        values += [(f"layers[{i}].thickness_um", f"layer {i + 1} thickness", layer.thickness_um),
+                   (f"layers[{i}].areal_mass_mg_cm2", f"layer {i + 1} areal mass", layer.areal_mass_mg_cm2)]
+    return [Issue(name, f"{what} must be a finite number, got {value}") for name, what, value in values
+            if isinstance(value, float) and not math.isfinite(value)]
 
 
 def errors(issues: list[Issue]) -> list[Issue]:

@@ -418,8 +418,14 @@ class EisPage(AnalysisPage):
             self.options_changed.emit()
 
     def draw(self, entries: list[Entry]) -> None:
+        # ohm cm² only when every run shown has a known area; else all in ohm
+        per_area = all(e.result.area_cm2 for e in entries)
+        unit = "ohm cm²" if per_area else "ohm"
+        self.plots["nyquist"].setLabel("bottom", f"Z' ({unit})")
+        self.plots["nyquist"].setLabel("left", f"-Z'' ({unit})")
         for e in entries:
-            fit, area = e.result.fit, e.result.area_cm2
+            fit = e.result.fit
+            area = e.result.area_cm2 if per_area else 1.0
             z, z_fit = fit.z_measured * area, fit.z_fit * area
             add_curve(self.plots["nyquist"], z.real, -z.imag, colour=e.colour, symbol="o", filled=e.index == 0,
                       lines=False, name=f"{e.run.label} spectrum {e.result.spectrum}")
@@ -437,7 +443,8 @@ class EisPage(AnalysisPage):
         out = []
         for e in entries:
             fit = e.result.fit
-            interface = "; ".join(f"per interface ({k}) {v:.3g} ohm cm²" for k, v in fit.per_interface_ohm_cm2.items())
+            unit = "ohm cm²" if e.result.area_cm2 else "ohm"
+            interface = "; ".join(f"per interface ({k}) {v:.3g} {unit}" for k, v in fit.per_interface_ohm_cm2.items())
             verdict = "fit ok" if fit.ok else "BAD FIT: " + "; ".join(fit.flags)
             out.append(f"{e.run.label}, spectrum {e.result.spectrum}: {fit.circuit}, residuals "
                        f"{fit.residual_rms_pct:.2f} % rms (Lin-KK {fit.kk.residual_rms_pct:.2f} %). "

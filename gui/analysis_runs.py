@@ -5,11 +5,16 @@ same loading and the same choices, so the station and the command line agree.
 
 What the build says (area, active and stack mass, stack thickness, interlayer
 thickness, theoretical capacity, symmetry, CE convention) comes from the run's saved
-build through cell.figures. The short detectors are those the run engine ran, rebuilt
-from the run's provenance (acquisition.alarms.detectors_for when it has none).
+build through cell.figures. An imported run's placeholder build describes no cell
+(notebook.basis): its area and masses are unknown (None) unless the run was given them,
+and what kind of cell it is, hence its analyses, CE convention and short detectors,
+comes from its voltage trace (analysis.cell_type). The short detectors of a station run
+are those the run engine ran, rebuilt from the run's provenance
+(acquisition.alarms.detectors_for when it has none).
 """
 from __future__ import annotations
 
+import functools
 import json
 import math
 import typing
@@ -22,7 +27,9 @@ import pandas as pd
 
 import cell
 from acquisition.alarms import DETECTORS, detectors_for
+from analysis.cell_type import CellGuess, guess_cell_type, trace_detectors
 from analysis.cycling import CellBasis, cycle_summary, label_cycles
+from analysis.counters import stored_reference
 from analysis.dqdv import dqdv, voltage_profiles
 from analysis.eis import DEFAULT_CIRCUIT, fit_circuit
 from analysis.gitt import gitt
@@ -31,6 +38,7 @@ from analysis.short_report import short_report
 from analysis.three_electrode import guess_working, three_electrode
 from cell import Stack
 from notebook import Notebook
+from notebook.basis import describes_cell, given_figures
 
 # analysis kind -> the title the view shows
 ANALYSES: dict[str, str] = {
@@ -50,26 +58,53 @@ def _no_progress(fraction: float, text: str) -> None:
     return None
 
 
+# how to give an unknown figure, in the station and on the command line
+HOW_TO_GIVE = "link the run to a build or give its {label} (Notebook tab: Cell figures; `runs basis --{option}`)"
+FIGURE_OPTIONS = {"active_mass_mg": "mass-mg", "area_cm2": "area-cm2", "stack_mass_mg": "stack-mass-mg",
+                  "stack_thickness_um": "thickness-um"}
+
+
 @dataclass(frozen=True)
 class BuildBasis:
-    """What a run's build says, named as the `analyze` options that can override it."""
-    area_cm2: float
+    """What a run's build says, named as the `analyze` options that can override it.
+    None is unknown: an imported run's placeholder build says nothing of the cell."""
+    area_cm2: float | None
     mass_mg: float | None               # cathode active material
-    stack_mass_mg: float
-    thickness_um: float                 # whole stack
+    stack_mass_mg: float | None
+    thickness_um: float | None          # whole stack
     one_c_mA: float | None
-    capacity_mAh: float                 # theoretical (cathode-limited, else the thinnest Li foil)
+    capacity_mAh: float | None          # theoretical (cathode-limited, else the thinnest Li foil)
     interlayer_um: float | None
     interlayer: str | None              # its label, e.g. "Ag-C"
     symmetric: bool                     # the same sheets in the same order read from either end
     ce_convention: str
+    source: str = "the build"           # where the figures come from, for the heading and notes
 
     def cell_basis(self) -> CellBasis:
         return CellBasis(active_mass_mg=self.mass_mg, area_cm2=self.area_cm2, stack_mass_mg=self.stack_mass_mg,
                          stack_thickness_um=self.thickness_um, one_c_mA=self.one_c_mA)
 
+    def missing_notes(self, how: str = HOW_TO_GIVE) -> list[str]:
+        """'area unknown: no mAh/cm², mA/cm² or Wh/L; link the run to a build or give
+        its area (...)' per unknown figure."""
+        return [f"{note}; " + how.format(label=note.split(" unknown")[0], option=FIGURE_OPTIONS[name])
+                for name, note in self.cell_basis().missing().items()]
 
-def build_basis(stack: Stack) -> BuildBasis:
+
+def build_basis(stack: Stack, given: dict[str, float] | None = None, guess: CellGuess | None = None) -> BuildBasis:
+    """The build's figures; for a build that describes no cell (an import's), the
+    figures `given` to the run (notebook.basis.given_figures) and the CE convention of
+    the cell its trace looks like (`guess`), everything else unknown."""
+    if not describes_cell(stack):
+        given = given or {}
+        half = guess is not None and guess.kind == "half"
+        return BuildBasis(
+            area_cm2=given.get("area_cm2"), mass_mg=given.get("active_mass_mg"),
+            stack_mass_mg=given.get("stack_mass_mg"), thickness_um=given.get("stack_thickness_um"),
+            one_c_mA=None, capacity_mAh=None, interlayer_um=None, interlayer=None,
+            symmetric=guess is not None and guess.kind == "symmetric",
+            ce_convention="charge/discharge" if half else "discharge/charge",
+            source="figures given to the run" if given else "unknown: the file does not say")
     f = cell.figures(stack)
     kinds = stack.kinds()
     interlayers = [layer for layer in stack.layers if stack.material(layer).kind == "interlayer"]
@@ -78,8 +113,8 @@ def build_basis(stack: Stack) -> BuildBasis:
     return BuildBasis(
         area_cm2=stack.area_cm2,
         mass_mg=f.active_mass_mg_cm2 * stack.area_cm2 if f.active_mass_mg_cm2 else None,
-        stack_mass_mg=f.areal_mass_mg_cm2 * stack.area_cm2,
-        thickness_um=f.stack_thickness_um,
+        stack_mass_mg=f.areal_mass_mg_cm2 * stack.area_cm2 or None,
+        thickness_um=f.stack_thickness_um or None,
         one_c_mA=f.one_c_mA or None,
         capacity_mAh=f.capacity_mAh,
         interlayer_um=interlayers[0].thickness_um if interlayers else None,
@@ -119,6 +154,16 @@ class RunData:
     def has_reference(self) -> bool:
         return bool(np.any(np.isfinite(self.samples["ref"])))
 
+    @property
+    def describes_cell(self) -> bool:
+        """False for an imported run's placeholder build: the trace says what the cell is."""
+        return describes_cell(self.stack)
+
+    @functools.cached_property
+    def cell_guess(self) -> CellGuess:
+        """What kind of cell the voltage trace looks like (analysis.cell_type)."""
+        return guess_cell_type(self.samples["current"], self.samples["voltage"])
+
     def columns(self) -> dict[str, np.ndarray]:
         s = self.samples
         return {"t_s": s["t"], "current_A": s["current"], "voltage_V": s["voltage"], "cycle": s["cycle"],
@@ -137,8 +182,12 @@ def load_run(path: str | Path, run_id: int, progress: Progress = _no_progress) -
         progress(0.8, f"reading spectra and events of run #{run_id}")
         spectra = nb.spectra(run_id)
         events = nb.events(run_id)
-    return RunData(run_id, run["build_id"], run["status"], run["protocol"], stack, build_basis(stack), samples,
-                   spectra, events, json.loads(run["provenance_json"] or "{}"))
+    provenance = nb.provenance(run_id, run)
+    data = RunData(run_id, run["build_id"], run["status"], run["protocol"], stack, build_basis(stack), samples,
+                   spectra, events, provenance)
+    if not data.describes_cell:
+        data.basis = build_basis(stack, given_figures(provenance), data.cell_guess)
+    return data
 
 
 def short_detectors(run: RunData) -> list:
@@ -147,7 +196,11 @@ def short_detectors(run: RunData) -> list:
     order. Only those that judge the sample stream (update(t, i, v)) are replayed, as
     the engine feeds only those with samples."""
     stored = run.provenance.get("detectors")
-    if stored is None:
+    if stored is None and not run.describes_cell:
+        # nothing watched an imported cell: the detectors that fit its trace
+        detectors, _ = trace_detectors(run.cell_guess.kind, run.samples["t"], run.samples["current"],
+                                       run.samples["voltage"])
+    elif stored is None:
         detectors = detectors_for(run.stack)
     else:
         detectors = []
@@ -168,10 +221,14 @@ def analyses_for(run: RunData) -> list[str]:
     """The analyses that fit the run, in ANALYSES order: plating/stripping for Li | Li
     cells, cycling and dQ/dV for full cells, GITT for interlayer half cells (each when
     current flowed), EIS when the run has spectra, three-electrode when the samples have
-    a reference channel, shorts when the engine watched the cell for them."""
+    a reference channel, shorts when the engine watched the cell for them. An imported
+    run with no build: plating/stripping when its trace is a Li | Li cell's, else
+    cycling and dQ/dV (charge, CE and energy fit any cell that passes current)."""
     kinds = run.stack.kinds()
     out = []
-    if run.has_current:
+    if run.has_current and not run.describes_cell:
+        out += ["plate-strip"] if run.cell_guess.kind == "symmetric" else ["cycling", "dqdv"]
+    elif run.has_current:
         if kinds.count("anode") == 2:
             out.append("plate-strip")
         if "cathode" in kinds:
@@ -271,8 +328,12 @@ def compute(kind: str, run: RunData, options: dict, progress: Progress = _no_pro
         table = plate_strip_table(s["t"], s["current"], s["voltage"], s["step"], s["cycle"])
         return PlateStripResult(table, s["t"] / 3600.0, s["voltage"])
     if kind == "cycling":
-        return cycle_summary(s["t"], s["current"], s["voltage"], s["cycle"], basis=b.cell_basis(),
-                             ce_convention=b.ce_convention)
+        reference, source, idle = stored_reference(run.provenance)   # an imported file's own counter
+        summary = cycle_summary(s["t"], s["current"], s["voltage"], s["cycle"], basis=b.cell_basis(),
+                                ce_convention=b.ce_convention, step=s["step"], reference=reference,
+                                reference_source=source, idle=np.isin(s["step"], idle))
+        summary.notes += basis_notes(run)
+        return summary
     if kind == "dqdv":
         chosen = tuple(options["cycles"])
         cycles, _, _ = label_cycles(s["current"], s["cycle"], b.ce_convention)
@@ -290,6 +351,9 @@ def compute(kind: str, run: RunData, options: dict, progress: Progress = _no_pro
         progress(0.1, f"fitting {options.get('circuit', DEFAULT_CIRCUIT)} to spectrum {spectrum['spectrum']} of run #{run.run_id}")
         fit = fit_circuit(spectrum["freq_hz"], spectrum["z"], options.get("circuit", DEFAULT_CIRCUIT),
                           area_cm2=b.area_cm2, symmetric=b.symmetric)
+        if b.area_cm2 is None:
+            how = HOW_TO_GIVE if not run.describes_cell else f"build #{run.build_id} does not give it"
+            fit.notes.append("area unknown: no ohm·cm²; " + how.format(label="area", option="area-cm2"))
         return EisResult(fit, int(spectrum["spectrum"]), float(spectrum["t_s"]), b.area_cm2)
     if kind == "gitt":
         if b.interlayer_um is None:
@@ -301,8 +365,17 @@ def compute(kind: str, run: RunData, options: dict, progress: Progress = _no_pro
     if kind == "shorts":
         report = short_report(s["t"], s["current"], s["voltage"], area_cm2=b.area_cm2, detectors=short_detectors(run),
                               progress=lambda f: progress(f, f"replaying the short detectors over run #{run.run_id}"))
+        if not run.describes_cell and "detectors" not in run.provenance:
+            report.notes.insert(0, f"detectors chosen from the trace: {run.cell_guess.reason}")
         return ShortsResult(report, run.events, s["t"] / 3600.0, s["voltage"])
     raise ValueError(f"unknown analysis {kind!r}; known: {', '.join(ANALYSES)}")
+
+
+def basis_notes(run: RunData) -> list[str]:
+    """What a run without a described cell is taken to be, and which figures it lacks."""
+    if run.describes_cell:
+        return run.basis.missing_notes(f"build #{run.build_id} does not give it (--{{option}} sets it)")
+    return [f"no build describes this cell; from its trace it is {run.cell_guess.reason}"] + run.basis.missing_notes()
 
 
 # -- tables with units in every header, as shown and as exported --
@@ -389,9 +462,11 @@ def tables(kind: str, result, run: RunData) -> dict[str, pd.DataFrame]:
                 ("CE convention", result.ce_convention, ""),
                 (f"Average CE, cycles {result.ce_from_cycle}..N", result.average_ce * 100.0, "%"),
                 (f"Retention vs cycle {result.reference_cycle}", result.retention * 100.0, "%"),
+            ] + [(name, value, unit) for name, value, unit in (
                 ("Active mass", b.mass_mg, "mg"), ("Area", b.area_cm2, "cm²"),
-                ("Stack mass", b.stack_mass_mg, "mg"), ("Stack thickness", b.thickness_um, "µm"),
-            ] + [("Note", note, "") for note in result.notes]),
+                ("Stack mass", b.stack_mass_mg, "mg"), ("Stack thickness", b.thickness_um, "µm"))
+                if value is not None]                # an unknown figure is named in a note
+                + [("Note", note, "") for note in result.notes]),
         }
     if kind == "dqdv":
         return {"peaks": _labelled(result.peaks, PEAK_SPEC), "dQ/dV": _labelled(result.curves, CURVE_SPEC),
@@ -409,6 +484,9 @@ def tables(kind: str, result, run: RunData) -> dict[str, pd.DataFrame]:
         })
         if not fit.per_interface_ohm_cm2:
             parameters = parameters.drop(columns="Per interface (ohm cm²)")
+        if result.area_cm2 is None:           # unknown area: ohm only, never a made-up ohm cm²
+            parameters = parameters.drop(columns="Area-specific (ohm cm²)").rename(
+                columns={"Per interface (ohm cm²)": "Per interface (ohm)"})
         rel = (fit.z_fit - fit.z_measured) / np.abs(fit.z_measured) * 100.0
         spectrum = pd.DataFrame({
             "Frequency (Hz)": fit.frequency_hz, "Z' (ohm)": fit.z_measured.real, "-Z'' (ohm)": -fit.z_measured.imag,
@@ -452,5 +530,20 @@ def with_run_column(frames: list[tuple[str, pd.DataFrame]]) -> pd.DataFrame:
 
 
 def write_csv(frame: pd.DataFrame, path: str | Path) -> None:
-    """UTF-8 with a byte-order mark, so spreadsheet programs read µ, ², η as written."""
-    frame.to_csv(path, index=False, encoding="utf-8-sig")
+    """UTF-8 with a byte-order mark, so spreadsheet programs read µ, ², η as written; text
+    cells that a spreadsheet would run as a formula are neutralised (spreadsheet_safe)."""
+    spreadsheet_safe(frame).to_csv(path, index=False, encoding="utf-8-sig")
+
+
+FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text cells beginning with a character a spreadsheet starts a formula with (an event
+    message `=HYPERLINK(...)`) get a leading apostrophe, as OWASP advises for CSV
+    injection; numbers are left as numbers."""
+    out = frame.copy()
+    for name in out.columns:
+        if out[name].dtype == object or pd.api.types.is_string_dtype(out[name]):
+            out[name] = out[name].map(lambda v: "'" + v if isinstance(v, str) and v.startswith(FORMULA_LEADS) else v)
+    return out

@@ -414,10 +414,14 @@ class AnalysisView(QtWidgets.QWidget):
         if run is None:
             return
         b = run.basis
-        build = [f"{b.area_cm2:g} cm²"]
+        build = [f"{b.area_cm2:g} cm²" if b.area_cm2 else "area unknown"]
         if b.mass_mg:
             build.append(f"{b.mass_mg:.3g} mg active")
-        build.append(f"stack {b.stack_mass_mg:.3g} mg, {b.thickness_um:.3g} µm")
+        if b.stack_mass_mg and b.thickness_um:
+            build.append(f"stack {b.stack_mass_mg:.3g} mg, {b.thickness_um:.3g} µm")
+        if not run.describes_cell:   # an import's placeholder: say so, and how to give the figures
+            build.append(f"no cell described ({b.source}); link the run to a build or give its figures in the "
+                         "Notebook tab")
         if b.interlayer_um:
             build.append(f"{b.interlayer} {b.interlayer_um:g} µm")
         skipped = [f"#{r}" for r in self.overlays if r in self.runs

@@ -19,7 +19,7 @@ from notebook import Notebook, NotebookError
 from notebook.export import FORMATS, SUFFIXES, export
 from notebook.formats import FormatError
 from notebook.importer import import_file
-from notebook.search import RunQuery
+from notebook.search import RunQuery, local_day_bounds
 
 ANY = ""
 EXPORT_TITLES = {"bdf-csv": "Run as BDF CSV…", "parquet": "Run as Parquet…", "eis-csv": "Spectra as CSV…",
@@ -92,8 +92,10 @@ class FilterBar(QtWidgets.QWidget):
         def chosen(key: str) -> str:
             combo = self.combos[key]
             return combo.currentText().strip() if key == "lot" else (combo.currentData() or ANY)
-        return RunQuery(since=self.since.date().toPython() if self.use_since.isChecked() else None,
-                        until=self.until.date().toPython() if self.use_until.isChecked() else None,
+        # the user picks local calendar days; the notebook stores UTC instants
+        since, until = local_day_bounds(self.since.date().toPython() if self.use_since.isChecked() else None,
+                                        self.until.date().toPython() if self.use_until.isChecked() else None)
+        return RunQuery(since=since, until=until,
                         text=self.text.text().strip(), **{key: chosen(key) for key in self.combos})
 
     def reset(self) -> None:

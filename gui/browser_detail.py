@@ -1,7 +1,8 @@
 """One run or one build opened in the browser: what it is (the run with its protocol and
-the build sheet of its cell), its events, and its notes and tags, which can be added
-here. Notes are only ever added; tags can be added and removed. A notebook opened
-read-only shows everything and offers no editing."""
+the build sheet of its cell), its events, its notes and tags, which can be added here,
+and for an imported run its cell figures (gui/browser_basis.py). Notes are only ever
+added; tags can be added and removed. A notebook opened read-only shows everything and
+offers no editing."""
 from __future__ import annotations
 
 import json
@@ -9,8 +10,10 @@ import re
 
 from PySide6 import QtCore, QtWidgets
 
+from gui.browser_basis import CellFiguresForm
 from notebook import Notebook, NotebookError
-from notebook.export import build_sheet
+from notebook.basis import FIGURES, describes_cell, given_figures
+from notebook.export import build_sheet, md
 
 
 def demoted(markdown: str, levels: int = 2) -> str:
@@ -26,13 +29,19 @@ def run_markdown(notebook: Notebook, run_id: int) -> str:
              f"- started {run['started_utc']}" + (f", ended {run['ended_utc']}" if run["ended_utc"] else ""),
              f"- {run['n_samples']:,} samples"]
     if run["message"]:
-        lines.append(f"- {run['message']}")
+        lines.append(f"- {md(run['message'])}")
     if run["source"]:
-        imported = json.loads(run["provenance_json"]).get("import", {})
-        lines.append(f"- imported from `{run['source']}` ({imported.get('format', '')}); "
-                     f"steps {imported.get('steps', '')}")
-    lines += ["", f"## Protocol {protocol['name']}{version}", "",
-              json.dumps(protocol["definition"], separators=(", ", ": ")), ""]   # a paragraph: it wraps
+        provenance = notebook.provenance(run_id, run)
+        imported = provenance.get("import", {})
+        lines.append(f"- imported from {md(run['source'])} ({md(imported.get('format', ''))}); "
+                     f"steps {md(imported.get('steps', ''))}")
+        if not describes_cell(notebook.build(run["build_id"])):
+            given = given_figures(provenance)
+            lines.append("- cell figures: " + ", ".join(
+                f"{label} {given[name]:g} {unit}" if name in given else f"{label} unknown"
+                for name, (label, unit) in FIGURES.items()))
+    lines += ["", f"## Protocol {md(protocol['name'])}{version}", "",
+              md(json.dumps(protocol["definition"], separators=(", ", ": "))), ""]   # a paragraph: it wraps
     sheet = build_sheet(notebook, run["build_id"]).replace("# ", "# Build: ", 1)
     return demoted("\n".join(lines) + "\n" + demoted(sheet, 1))
 
@@ -81,9 +90,11 @@ class DetailView(QtWidgets.QWidget):
         form.addLayout(tag_buttons, 5, 1)
         form.addWidget(self.problem, 6, 0, 1, 2)
 
+        self.figures = CellFiguresForm(notebook)
         self.lower = QtWidgets.QTabWidget()
         self.lower.addTab(annotate, "Notes and tags")
         self.lower.addTab(self.events, "Events")
+        self.lower.addTab(self.figures, "Cell figures")
         splitter = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
         splitter.addWidget(self.text)
         splitter.addWidget(self.lower)
@@ -98,6 +109,7 @@ class DetailView(QtWidgets.QWidget):
         self.tag_text.returnPressed.connect(self._add_tag)
         self.add_tag.clicked.connect(self._add_tag)
         self.remove_tag.clicked.connect(self._remove_tag)
+        self.figures.changed.connect(self._figures_changed)
         if notebook.read_only:
             for widget in (self.note_text, self.add_note, self.tag_text, self.add_tag, self.remove_tag):
                 widget.setEnabled(False)
@@ -110,6 +122,7 @@ class DetailView(QtWidgets.QWidget):
         self.events.setRowCount(0)
         self.notes.clear()
         self.tags.clear()
+        self.figures.show_run(None)
         self._enable(False)
 
     def show_run(self, run_id: int) -> None:
@@ -122,6 +135,7 @@ class DetailView(QtWidgets.QWidget):
                 self.events.setItem(row, col, QtWidgets.QTableWidgetItem(value))
         self.lower.setTabText(1, f"Events ({len(events)})")
         self.notes_label.setText(f"Notes on run {run_id} (notes on its build are in the sheet above)")
+        self.figures.show_run(run_id)
         self._show_annotations()
 
     def show_build(self, build_id: int) -> None:
@@ -130,6 +144,7 @@ class DetailView(QtWidgets.QWidget):
         self.events.setRowCount(0)
         self.lower.setTabText(1, "Events")
         self.notes_label.setText(f"Notes on build {build_id}")
+        self.figures.show_run(None)
         self._show_annotations()
 
     def _show_annotations(self) -> None:
@@ -159,6 +174,12 @@ class DetailView(QtWidgets.QWidget):
             self.text.setMarkdown(demoted(build_sheet(self.notebook, self.target["build_id"])))
         self.changed.emit()
         return True
+
+    def _figures_changed(self) -> None:
+        """The run was linked or given figures: its sheet and the lists change."""
+        if "run_id" in self.target:
+            self.text.setMarkdown(run_markdown(self.notebook, self.target["run_id"]))
+        self.changed.emit()
 
     def _add_note(self) -> None:
         if self.target and self._edit(lambda: self.notebook.add_note(self.note_text.text(), **self.target)):

@@ -99,13 +99,28 @@ def save_assignment(assignment: dict, path: Path | None = None) -> Path:
     return path
 
 
+MAX_ASSIGNMENT_BYTES = 1_000_000   # an assignment is a few hundred bytes; /dev/zero never ends
+
+
 def load_assignment(path: Path | None = None) -> dict:
     path = Path(path) if path else default_assignment_path()
     if not path.exists():
         raise FileNotFoundError(f"no instrument assignment at {path}: assign roles with "
                                 "`python main.py instruments --assign ROLE=RESOURCE`")
+    if path.is_dir():
+        raise ValueError(f"{path} is a folder, not an instrument assignment file")
     try:
-        assignment = json.loads(path.read_text())
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_ASSIGNMENT_BYTES + 1)
+    except OSError as exc:
+        raise ValueError(f"cannot read the instrument assignment {path}: {exc.strerror}") from None
+    if len(data) > MAX_ASSIGNMENT_BYTES:
+        raise ValueError(f"{path} is over {MAX_ASSIGNMENT_BYTES // 1_000_000} MB, too big for an instrument "
+                         "assignment (a few hundred bytes); it was not read further")
+    try:
+        assignment = json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ValueError(f"{path} is not an instrument assignment: it is not UTF-8 text") from None
     except json.JSONDecodeError as exc:
         raise ValueError(f"{path} is not valid JSON: {exc}") from None
     check_assignment(assignment)

@@ -131,7 +131,14 @@ class Keithley2450(ScpiDriver):
     def abort(self) -> None:
         self._write(":ABOR")
 
-    def safe_off(self) -> None:
+    def safe_off(self, fresh_session: bool = False) -> None:
+        """Stop sampling, zero the current and switch the output off into high
+        impedance, then read the output state back. `fresh_session` first drops the
+        connection, so the exchange starts on a new session: after an exchange cut off
+        half-way (an interrupt, a timeout), its late reply could otherwise be read as
+        the answer to one of these commands, and a stale "1" taken for `:OUTP?`."""
+        if fresh_session:
+            self.connection.close()     # the next exchange reopens the resource
         self._write(":ABOR")
         self._write(":SOUR:CURR 0")
         self._write(":OUTP:SMOD HIMP")

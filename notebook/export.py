@@ -25,6 +25,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import re
 import tempfile
 from datetime import datetime
 from pathlib import Path
@@ -33,7 +34,9 @@ import numpy as np
 import pandas as pd
 
 import cell
+from notebook.basis import describes_cell
 from notebook.errors import NotebookError
+from notebook.jsontext import dumps
 from notebook.formats.parquet import pyarrow_parquet
 from notebook.store import Notebook
 
@@ -71,16 +74,18 @@ def build_sheet(nb: Notebook, build_id: int) -> str:
     stack = nb.build(build_id)
     row = nb.conn.execute("SELECT created_utc FROM builds WHERE id = ?", (build_id,)).fetchone()
     f = cell.figures(stack) if stack.layers else None
-    title = stack.name or f"Build {build_id}"
-    lines = [f"# {title}: {stack.describe()}", "",
+    title = md(stack.name) if stack.name else f"Build {build_id}"
+    lines = [f"# {title}: {md(stack.describe())}", "",
              f"Build #{build_id}, saved {row['created_utc']}"
-             + (f" by {stack.operator}" if stack.operator else "")
-             + f"; template `{stack.template}`"
+             + (f" by {md(stack.operator)}" if stack.operator else "")
+             + f"; template {md(stack.template)}"
              + (f", a copy of build #{stack.based_on_build}" if stack.based_on_build else "") + ".", "",
              "## Set-points", ""] + (["The file this build was imported from gives no layers or set-points: the "
-                                    "values below are the station's defaults.", ""] if not stack.layers else []) + [
+                                    "values below are the station's defaults, and its area and masses are unknown "
+                                    "(link its runs to a saved build, or give them their figures).", ""]
+                                   if not describes_cell(stack) else []) + [
              "| set-point | value |", "|---|---|",
-             f"| area | {stack.area_cm2:g} cm² |",
+             f"| area | {stack.area_cm2:g} cm² |" if describes_cell(stack) else "| area | unknown |",
              f"| stack pressure | {stack.stack_pressure_mpa:g} MPa"
              + (f" ({f.force_n:,.0f} N)" if f else "") + " |",
              f"| fixture limit | {stack.fixture_limit_mpa:g} MPa |",
@@ -94,11 +99,11 @@ def build_sheet(nb: Notebook, build_id: int) -> str:
     if stack.layers:
         lines += ["| # | material | thickness (µm) | areal mass (mg/cm²) | lot |", "|---|---|---|---|---|"]
         for k, layer in enumerate(stack.layers, 1):
-            lot = layer.lot or "—"
+            lot = md(layer.lot, cell=True) if layer.lot else "—"
             info = lots.get((layer.material, layer.lot))
             if info is not None and (info["supplier"] or info["received"]):
-                lot += f" ({', '.join(v for v in (info['supplier'], info['received']) if v)})"
-            lines.append(f"| {k} | {stack.label(layer)} | {layer.thickness_um:g} | {layer.areal_mass_mg_cm2:g} | {lot} |")
+                lot += f" ({', '.join(md(v, cell=True) for v in (info['supplier'], info['received']) if v)})"
+            lines.append(f"| {k} | {md(stack.label(layer), cell=True)} | {layer.thickness_um:g} | {layer.areal_mass_mg_cm2:g} | {lot} |")
     else:
         lines.append("No layers recorded.")
     lines.append("")
@@ -109,17 +114,37 @@ def build_sheet(nb: Notebook, build_id: int) -> str:
         if f.wh_per_kg is not None:
             lines.append(f"- projected {f.wh_per_kg:.1f} Wh/kg, {f.wh_per_l:.1f} Wh/L at {f.avg_voltage_v:.2f} V")
         lines.append("")
-    notes = ([f"- {stack.notes} (at build time)"] if stack.notes else []) + [
-        f"- {n['text']} ({n['created_utc']}{', ' + n['author'] if n['author'] else ''})"
+    notes = ([f"- {md(stack.notes)} (at build time)"] if stack.notes else []) + [
+        f"- {md(n['text'])} ({n['created_utc']}{', ' + md(n['author']) if n['author'] else ''})"
         for n in nb.notes(build_id=build_id)]
     tags = nb.tags(build_id=build_id)
     if notes or tags:
-        lines += ["## Notes", ""] + notes + ([f"- tags: {', '.join(tags)}"] if tags else []) + [""]
+        lines += ["## Notes", ""] + notes + ([f"- tags: {', '.join(map(md, tags))}"] if tags else []) + [""]
     runs = nb.conn.execute("SELECT id, status, protocol, started_utc FROM runs WHERE build_id = ? ORDER BY id",
                            (build_id,)).fetchall()
     lines += ["## Runs", ""]
-    lines += [f"- run #{r['id']}: {r['protocol']}, {r['status']}, started {r['started_utc']}" for r in runs] or ["None yet."]
+    lines += [f"- run #{r['id']}: {md(r['protocol'])}, {r['status']}, started {r['started_utc']}" for r in runs] or ["None yet."]
     return "\n".join(lines) + "\n"
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]~#])")
+
+
+def md(text: object, cell: bool = False) -> str:
+    """User text (a name, lot, note) as literal Markdown: one line (no heading or list of its
+    own), HTML characters as entities, and the characters that make emphasis, code, links
+    and headings escaped (and `|` in a table cell), so that an operator name cannot add
+    markup or HTML to a build sheet, which the browser renders with setMarkdown."""
+    line = " ".join(str(text).split())
+    line = line.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    line = _MARKDOWN_SPECIAL.sub(r"\\\1", line)
+    return line.replace("|", "\\|") if cell else line
 
 
 def _write_atomically(out: Path, overwrite: bool, write) -> None:
@@ -128,10 +153,13 @@ def _write_atomically(out: Path, overwrite: bool, write) -> None:
         raise NotebookError(f"{out} exists; choose another name or overwrite it (--force)")
     if not out.parent.is_dir():
         raise NotebookError(f"cannot write {out}: folder {out.parent} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent)
+    # A short temporary name: the output's own name may already be at the file system's limit.
+    fd, tmp = tempfile.mkstemp(prefix=".solidstack-", suffix=".part", dir=out.parent)
     os.close(fd)
     try:
         write(Path(tmp))
+        # mkstemp makes 0600; an exported file gets the mode any new file of the user's gets
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, out)
     except OSError as exc:
         raise NotebookError(f"cannot write {out}: {exc.strerror or exc}") from None
@@ -171,9 +199,9 @@ def export(nb: Notebook, fmt: str, out: str | Path, *, run_id: int | None = None
     table = pa.Table.from_pandas(frame, preserve_index=False)
     table = table.replace_schema_metadata({
         **(table.schema.metadata or {}),
-        "solidstack.run": json.dumps({k: run[k] for k in ("id", "build_id", "protocol", "status", "started_utc",
+        "solidstack.run": dumps({k: run[k] for k in ("id", "build_id", "protocol", "status", "started_utc",
                                                           "ended_utc", "message", "source")}),
-        "solidstack.build": json.dumps(nb.build(run["build_id"]).to_dict()),
+        "solidstack.build": dumps(nb.build(run["build_id"]).to_dict()),
         "solidstack.provenance": run["provenance_json"],
     })
     _write_atomically(out, overwrite, lambda p: pq.write_table(table, p))

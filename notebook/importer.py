@@ -14,7 +14,6 @@ its SHA-256 and the columns it had go into the run's provenance.
 from __future__ import annotations
 
 import hashlib
-import json
 import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -25,8 +24,11 @@ import pandas as pd
 
 import resources
 from cell import empty_stack
+from notebook.basis import IMPORTED_TEMPLATE
+from notebook.charge_check import credited_durations, import_check
 from notebook.errors import NotebookError
 from notebook.formats import FormatError, Spectrum, TimeSeries, read_any
+from notebook.jsontext import dumps
 from notebook.rows import insert_chunk, insert_spectrum, insert_step
 from notebook.samples import empty_samples
 from notebook.store import Notebook, locked, locked_error, protocol_version_id, utc_now
@@ -102,12 +104,13 @@ def _integers(path: Path, frame: pd.DataFrame, name: str) -> np.ndarray | None:
 
 def step_summaries(samples: np.ndarray) -> list[dict]:
     """run_steps rows: per step its cycle, mean current, span, charge |I|dt in mAh and
-    voltages. Each sample stands for the interval since the one before it (the first
-    for the interval since t = 0), the rule analysis.segments.sample_durations uses."""
+    voltages. Each sample's current is credited over the interval charge_check.
+    credited_durations gives it (the rule of analysis.segments.sample_durations): never
+    from t = 0, never across a step change at the next step's current."""
     if samples.size == 0:
         return []
     t, current, voltage = samples["t"], samples["current"], samples["voltage"]
-    dt = np.diff(t, prepend=0.0 if t[0] >= 0 else t[0])
+    dt = credited_durations(t, current, samples["step"])
     starts = np.concatenate(([0], np.flatnonzero(np.diff(samples["step"])) + 1))
     ends = np.concatenate((starts[1:], [samples.size]))
     n = ends - starts
@@ -118,7 +121,7 @@ def step_summaries(samples: np.ndarray) -> list[dict]:
     for k, (a, b) in enumerate(zip(starts, ends)):
         label = "charge" if mean_i[k] > 0 else "discharge" if mean_i[k] < 0 else "rest"
         rows.append({"step": int(samples["step"][a]), "cycle": int(samples["cycle"][a]), "label": label,
-                     "current_a": float(mean_i[k]), "t_start": float(t[a - 1] if a else min(t[0], 0.0)),
+                     "current_a": float(mean_i[k]), "t_start": float(t[a] - dt[a]),
                      "t_end": float(t[b - 1]), "n_samples": int(n[k]), "charge_mah": float(charge[k]),
                      "v_mean": float(v_mean[k]), "v_end": float(voltage[b - 1])})
     return rows
@@ -150,7 +153,8 @@ def import_file(nb: Notebook, path: str | Path, *, build_id: int | None = None, 
     digest = hashlib.sha256(raw).hexdigest()
     warnings = list(data.warnings) if isinstance(data, TimeSeries) else [w for s in data for w in s.warnings]
     earlier = [r[0] for r in nb.conn.execute(
-        "SELECT id FROM runs WHERE json_extract(provenance_json, '$.import.sha256') = ? ORDER BY id", (digest,))]
+        "SELECT id FROM runs WHERE json_valid(provenance_json) AND json_extract(provenance_json, '$.import.sha256') = ?"
+        " ORDER BY id", (digest,))]
     if earlier:
         warnings.append(f"{path.name} was imported before, as run(s) {', '.join(map(str, earlier))}")
     series = data if isinstance(data, TimeSeries) else None
@@ -167,20 +171,31 @@ def import_file(nb: Notebook, path: str | Path, *, build_id: int | None = None, 
     }
     if series is not None and "vendor_cycles" in series.meta:
         provenance["import"]["vendor_cycles"] = series.meta["vendor_cycles"].to_dict("records")
+    if series is not None:
+        # the file's own counter (or cycle table) against the integrated current, per cycle
+        dq = series.frame["dq_Ah"].to_numpy(dtype=float) if "dq_Ah" in series.frame else None
+        checked, disagrees = import_check(samples, dq, str(series.meta.get("counter", "")),
+                                          series.meta.get("vendor_cycles"))
+        provenance["import"].update(checked)
+        if disagrees:
+            warnings.append(disagrees)
     protocol = f"import:{fmt}"
-    protocol_json = json.dumps({"format": fmt})
+    protocol_json = dumps({"format": fmt})
     conn = nb.conn
     try:
         with conn:
             if build_id is None:
+                # template IMPORTED_TEMPLATE: this build describes no cell, so the run's area and
+                # masses stay unknown (notebook.basis) until it is linked or given them
                 build_id = nb.insert_build(empty_stack(
                     name=path.stem[:80], operator=operator.strip(),
-                    notes=f"Imported from {path.name}; the file does not describe the cell's layers."))
+                    notes=f"Imported from {path.name}; the file does not describe the cell's layers, area or "
+                          "masses.").with_changes(template=IMPORTED_TEMPLATE))
             run_id = conn.execute(
                 "INSERT INTO runs (build_id, protocol, protocol_id, protocol_json, status, started_utc, ended_utc,"
                 " n_samples, message, provenance_json, source) VALUES (?,?,?,?, 'completed', ?,?,?,?,?,?)",
                 (build_id, protocol, protocol_version_id(conn, protocol, protocol_json), protocol_json, started,
-                 utc_now(), samples.size, f"imported from {path.name}", json.dumps(provenance, default=float),
+                 utc_now(), samples.size, f"imported from {path.name}", dumps(provenance),
                  path.name)).lastrowid
             for first in range(0, samples.size, CHUNK_SAMPLES):
                 insert_chunk(conn, run_id, first, samples[first:first + CHUNK_SAMPLES])

@@ -3,11 +3,11 @@ shared by the live RunWriter and the importer so both store a run the same way. 
 runs inside the caller's transaction."""
 from __future__ import annotations
 
-import json
 import sqlite3
 
 import numpy as np
 
+from notebook.jsontext import dumps
 from notebook.samples import to_blob
 
 
@@ -29,7 +29,7 @@ def insert_step(conn: sqlite3.Connection, run_id: int, s: dict) -> None:
 def insert_event(conn: sqlite3.Connection, run_id: int, e: dict) -> None:
     conn.execute(
         "INSERT INTO events (run_id, t_s, sample_index, kind, severity, message, evidence_json) VALUES (?,?,?,?,?,?,?)",
-        (run_id, e["t_s"], e["sample_index"], e["kind"], e["severity"], e["message"], json.dumps(e.get("evidence", {}))),
+        (run_id, e["t_s"], e["sample_index"], e["kind"], e["severity"], e["message"], dumps(e.get("evidence", {}))),
     )
 
 

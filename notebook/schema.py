@@ -205,16 +205,70 @@ CREATE VIEW run_overview AS
 MIGRATIONS = {1: _V1, 2: _V2, 3: _V3}  # version -> script taking the previous version to it
 
 
+def _statements(script: str):
+    """The statements of a migration script, one at a time (sqlite3's executescript would
+    commit the caller's transaction first)."""
+    pending = ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            yield pending.strip()
+            pending = ""
+    if pending.strip():
+        raise ValueError(f"incomplete statement in a migration: {pending.strip()[:60]!r}")
+
+
 def migrate(conn: sqlite3.Connection) -> None:
-    """Bring a fresh or older notebook to SCHEMA_VERSION, one version per transaction."""
-    version = conn.execute("PRAGMA user_version").fetchone()[0]
-    for target in range(version + 1, SCHEMA_VERSION + 1):
-        try:
-            conn.executescript(
-                f"BEGIN; {MIGRATIONS[target]}; PRAGMA user_version = {target};"
-                f" PRAGMA application_id = {APPLICATION_ID}; COMMIT;"
-            )
-        except sqlite3.Error:
-            if conn.in_transaction:
-                conn.rollback()
-            raise
+    """Bring a fresh or older notebook to SCHEMA_VERSION. The version is read inside the
+    same write transaction (BEGIN IMMEDIATE) that migrates: two processes opening one new
+    notebook at once migrate it once, the second finding it done."""
+    if conn.execute("PRAGMA user_version").fetchone()[0] >= SCHEMA_VERSION:
+        return      # nothing to do, and no write lock taken: another program may hold it
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        for target in range(version + 1, SCHEMA_VERSION + 1):
+            for statement in _statements(MIGRATIONS[target]):
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {target}")
+            conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        conn.commit()
+    except BaseException:
+        conn.rollback()
+        raise
+
+
+def _normal(sql: str | None) -> str:
+    return " ".join((sql or "").split()).lower()
+
+
+def expected_schema(version: int) -> dict[tuple[str, str], str]:
+    """(type, name) -> normalised SQL of every table, index, trigger and view a notebook of
+    `version` has: built by running our migrations in memory, so it cannot drift from them."""
+    conn = sqlite3.connect(":memory:")
+    try:
+        for target in range(1, version + 1):
+            for statement in _statements(MIGRATIONS[target]):
+                conn.execute(statement)
+        return _schema_of(conn)
+    finally:
+        conn.close()
+
+
+def _schema_of(conn: sqlite3.Connection) -> dict[tuple[str, str], str]:
+    return {(kind, name): _normal(sql) for kind, name, sql in conn.execute(
+        "SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'")}
+
+
+def schema_problems(conn: sqlite3.Connection, version: int) -> list[str]:
+    """What in a notebook's schema is not ours: an unknown trigger, view, table or index,
+    or one of ours whose definition was changed. A trigger or view can run SQL whenever
+    the notebook is written or read, so a file carrying one we did not make is refused."""
+    if not 1 <= version <= SCHEMA_VERSION:
+        return []
+    ours, theirs = expected_schema(version), _schema_of(conn)
+    problems = [f"unknown {kind} {name!r}" for kind, name in sorted(set(theirs) - set(ours))]
+    problems += [f"{kind} {name!r} differs from SolidStack's definition" for kind, name in sorted(set(theirs) & set(ours))
+                 if theirs[kind, name] != ours[kind, name]]
+    problems += [f"{kind} {name!r} is missing" for kind, name in sorted(set(ours) - set(theirs))]
+    return problems

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass, fields
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 
 
 @dataclass(frozen=True)
 class RunQuery:
-    since: date | None = None      # started (runs) / created (builds) on or after this UTC day
-    until: date | None = None      # ... on or before this UTC day
+    # started (runs) / created (builds) on or after `since` and on or before `until`: a date is
+    # a UTC day; a datetime an instant (the browser passes the user's local days as instants)
+    since: date | datetime | None = None
+    until: date | datetime | None = None
     operator: str = ""
     template: str = ""
     material: str = ""             # a layer of this material (with `lot`: the same layer)
@@ -33,15 +35,30 @@ def _like(text: str) -> str:
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
+def _utc_text(bound: date | datetime) -> str:
+    """A bound as stored timestamps are written: an instant in UTC, or a UTC day."""
+    if isinstance(bound, datetime):
+        return bound.astimezone(timezone.utc).isoformat(timespec="seconds")
+    return bound.isoformat()
+
+
+def local_day_bounds(first: date | None, last: date | None) -> tuple[datetime | None, datetime | None]:
+    """The instants a range of the user's local calendar days covers: from the start of
+    `first` to the start of the day after `last` (exclusive), in the local time zone."""
+    def start(day: date) -> datetime:
+        return datetime.combine(day, time()).astimezone()
+    return (start(first) if first else None, start(last + timedelta(days=1)) if last else None)
+
+
 def _build_clauses(q: RunQuery, date_column: str) -> tuple[list[str], list]:
     """Criteria on the build `b` (and on the date column given) shared by both queries."""
     where, params = [], []
     if q.since is not None:
         where.append(f"{date_column} >= ?")
-        params.append(q.since.isoformat())
+        params.append(_utc_text(q.since))
     if q.until is not None:
         where.append(f"{date_column} < ?")   # ISO timestamps sort as text: before the next day
-        params.append((q.until + timedelta(days=1)).isoformat())
+        params.append(_utc_text(q.until if isinstance(q.until, datetime) else q.until + timedelta(days=1)))
     if q.operator:
         where.append("b.operator = ?")
         params.append(q.operator)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import time
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -19,9 +20,10 @@ import platformdirs
 
 from cell import Stack
 from notebook.errors import NotebookError
+from notebook.jsontext import dumps, loads_stored
 from notebook.liveness import written_elsewhere
 from notebook.samples import SAMPLE_DTYPE
-from notebook.schema import APPLICATION_ID, SCHEMA_VERSION, migrate
+from notebook.schema import APPLICATION_ID, SCHEMA_VERSION, migrate, schema_problems
 from notebook.search import RunQuery, find_builds, find_runs
 
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -54,21 +56,63 @@ def default_path() -> Path:
     return Path(platformdirs.user_data_dir("SolidStack", appauthor=False)) / "notebook.sqlite"
 
 
-def connect(path: Path, read_only: bool = False) -> sqlite3.Connection:
-    """A connection with the settings every notebook connection uses."""
+class Connection(sqlite3.Connection):
+    """sqlite3's connection, saying whether it reads a snapshot (see connect)."""
+    snapshot = False
+
+
+def connect(path: Path, read_only: bool = False) -> Connection:
+    """A connection with the settings every notebook connection uses.
+
+    Read-only, a WAL notebook needs its `-shm` file, which SQLite cannot create in a folder
+    the user may not write (a shared drive, a copy on read-only media). There the file is
+    read as a snapshot (SQLite's immutable mode): complete when nothing waits in a `-wal`
+    file, as after any clean close, but blind to changes another program makes while it is
+    open (`conn.snapshot` is True)."""
     if read_only:
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S,
-                               check_same_thread=False)
+        uri = path.resolve().as_uri()
+        conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S, check_same_thread=False,
+                               factory=Connection)
+        try:
+            conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+        except sqlite3.OperationalError:
+            conn.close()
+            if os.access(path.parent, os.W_OK):
+                raise
+            wal = path.with_name(path.name + "-wal")
+            if wal.exists() and wal.stat().st_size:
+                raise NotebookError(
+                    f"{path} cannot be read here: its folder is not writable and changes wait in {wal.name}, which "
+                    "SQLite can only merge where it may write. Copy the notebook together with its -wal file to a "
+                    "folder you can write, or open it once where it was written") from None
+            conn = sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True, check_same_thread=False,
+                                   factory=Connection)
+            conn.snapshot = True
     else:
         is_new = not path.exists() or path.stat().st_size == 0
-        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, check_same_thread=False)
+        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, check_same_thread=False, factory=Connection)
         if is_new:
             conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")  # before WAL mode fixes it
-        conn.execute("PRAGMA journal_mode = WAL")
+        _wal(conn)
         conn.execute("PRAGMA synchronous = FULL")  # a commit survives a power cut
     conn.execute("PRAGMA foreign_keys = ON")
     conn.row_factory = sqlite3.Row
     return conn
+
+
+def _wal(conn: sqlite3.Connection) -> None:
+    """Switch to WAL. SQLite answers a journal-mode change that meets another connection's
+    lock with 'database is locked' at once, without waiting on the busy timeout: two
+    processes creating one notebook met exactly that, so wait here as a write would."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if not locked(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 def _check_path(path: Path, read_only: bool) -> None:
@@ -81,7 +125,8 @@ def _check_path(path: Path, read_only: bool) -> None:
         if head and head != SQLITE_HEADER:
             raise NotebookError(f"{path} is not a SolidStack notebook (it is not an SQLite database); it was left untouched")
         if not read_only and not os.access(path, os.W_OK):
-            raise NotebookError(f"{path} is not writable; open it read-only to browse it")
+            raise NotebookError(f"{path} is not writable: open it read-only to browse it (the station's --read-only, "
+                                "or a command that only reads, such as runs, export or analyze)")
     else:
         if read_only:
             raise NotebookError(f"{path} does not exist")
@@ -96,7 +141,7 @@ def protocol_version_id(conn: sqlite3.Connection, name: str, protocol_json: str)
     """The protocols row of this definition: an existing version, or the next version
     of `name` when its parameters differ from every earlier one. Runs inside the
     caller's transaction."""
-    canonical = json.dumps(json.loads(protocol_json), sort_keys=True)
+    canonical = dumps(json.loads(protocol_json), sort_keys=True)
     row = conn.execute("SELECT id FROM protocols WHERE name = ? AND protocol_json = ?", (name, canonical)).fetchone()
     if row is not None:
         return row[0]
@@ -137,6 +182,9 @@ class Notebook:
             if is_new:
                 raise NotebookError(f"cannot create notebook {self.path}: {exc}") from exc
             raise NotebookError(f"{self.path} cannot be opened as a notebook: {exc}") from exc
+        # read as a snapshot (a folder the user cannot write): what to tell them
+        self.notice = (f"{self.path.name} is read as a snapshot, since its folder is not writable: changes another "
+                       "program makes while it is open are not seen") if self.conn.snapshot else ""
         self.live_elsewhere: list[int] = []     # runs being written by another process right now
         self.interrupted: list[int] = [] if read_only else self._mark_interrupted()
 
@@ -150,6 +198,11 @@ class Notebook:
             raise NotebookError(
                 f"{self.path} was written by a newer SolidStack (schema v{version}); this version reads up to v{SCHEMA_VERSION}"
             )
+        problems = schema_problems(conn, version)
+        if problems:
+            raise NotebookError(f"{self.path} was refused and left untouched: its schema is not SolidStack's "
+                                f"({'; '.join(problems)}). A trigger or view not ours could change or delete data "
+                                "when the notebook is opened; remove it with the sqlite3 tool if you trust the file")
         if version < SCHEMA_VERSION and self.read_only:
             raise NotebookError(f"{self.path} has schema v{version} and needs migrating; open it writable once")
 
@@ -209,7 +262,7 @@ class Notebook:
             " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
             (now, stack.name, stack.template, stack.describe(), stack.operator, stack.area_cm2,
              stack.stack_pressure_mpa, stack.densification_pressure_mpa, stack.temperature_c,
-             stack.notes, json.dumps(stack.to_dict())),
+             stack.notes, dumps(stack.to_dict())),
         )
         build_id = cur.lastrowid
         self.conn.executemany(
@@ -227,13 +280,18 @@ class Notebook:
         row = self.conn.execute("SELECT stack_json FROM builds WHERE id = ?", (build_id,)).fetchone()
         if row is None:
             raise NotebookError(f"no build {build_id} in {self.path}")
-        return Stack.from_dict(json.loads(row["stack_json"]))
+        data = loads_stored(row["stack_json"], f"build {build_id}'s stack record in {self.path}")
+        try:
+            return Stack.from_dict(data)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise NotebookError(f"build {build_id}'s stack record in {self.path} is damaged ({exc!r}); "
+                                "its runs and their samples are still readable") from None
 
     def builds(self) -> list[dict]:
         """Saved builds, newest first, with how many runs were made on each."""
         rows = self.conn.execute(
             "SELECT b.id AS build_id, b.created_utc, b.name, b.template, b.description, b.operator, b.area_cm2,"
-            " b.stack_pressure_mpa, b.temperature_c, json_extract(b.stack_json, '$.based_on_build') AS based_on_build,"
+            " b.stack_pressure_mpa, b.temperature_c, CASE WHEN json_valid(b.stack_json) THEN json_extract(b.stack_json, '$.based_on_build') END AS based_on_build,"
             " (SELECT COUNT(*) FROM runs r WHERE r.build_id = b.id) AS n_runs"
             " FROM builds b ORDER BY b.id DESC")
         return [dict(r) for r in rows]
@@ -262,14 +320,20 @@ class Notebook:
             raise NotebookError(f"no run {run_id} in {self.path}")
         return dict(row)
 
+    def provenance(self, run_id: int, run: dict | None = None) -> dict:
+        """The run's provenance (what recorded or imported it); damaged JSON is a
+        NotebookError about this run alone."""
+        run = run if run is not None else self.run(run_id)
+        return loads_stored(run["provenance_json"], f"run {run_id}'s provenance in {self.path}", default={})
+
     def samples(self, run_id: int) -> np.ndarray:
         """Every sample of a run, in order, as one SAMPLE_DTYPE array.
 
         Each chunk is copied straight into one array sized from the chunk counts: a list of
         chunk arrays joined with np.concatenate held the run twice and was what made
         reading 2 M samples take 0.4 s (10 M now read in ~0.2 s; benchmarks/bench_notebook_read.py)."""
-        self.run(run_id)
-        total = self.conn.execute("SELECT COALESCE(SUM(n), 0) FROM sample_chunks WHERE run_id = ?", (run_id,)).fetchone()[0]
+        run = self.run(run_id)
+        total = self._checked_total(run)
         out = np.empty(total, dtype=SAMPLE_DTYPE)
         raw = out.view(np.uint8)
         pos = 0
@@ -285,6 +349,24 @@ class Notebook:
         if pos != raw.size:
             raise NotebookError(f"run {run_id} in {self.path}: sample chunks are missing after index {pos // SAMPLE_DTYPE.itemsize}")
         return out
+
+    def _checked_total(self, run: dict) -> int:
+        """How many samples a run's chunks hold, after checking, before anything is allocated,
+        that every chunk's count matches its blob (a damaged count once asked for 50 TiB) and,
+        for a run no writer is adding to, that the chunks hold the n_samples the run row says."""
+        run_id = run["id"]
+        total, stored, bad = self.conn.execute(
+            "SELECT COALESCE(SUM(n), 0), COALESCE(SUM(length(data)), 0),"
+            " (SELECT first_index FROM sample_chunks WHERE run_id = ?1 AND (n < 0 OR length(data) != n * ?2)"
+            "  ORDER BY first_index LIMIT 1)"
+            " FROM sample_chunks WHERE run_id = ?1", (run_id, SAMPLE_DTYPE.itemsize)).fetchone()
+        if bad is not None:
+            raise NotebookError(f"run {run_id} in {self.path} is damaged: the sample chunk at index {bad} says it holds "
+                                "a different number of samples than its data does")
+        if run["status"] != "running" and total != run["n_samples"]:
+            raise NotebookError(f"run {run_id} in {self.path} is damaged: it recorded {run['n_samples']} samples but "
+                                f"its stored chunks hold {total}; its events, steps and spectra are still readable")
+        return int(total)
 
     def sample_range(self, run_id: int, start: int, stop: int) -> np.ndarray:
         """Samples [start, stop) of a run, as far as they are stored (a live run's newest
@@ -327,7 +409,8 @@ class Notebook:
         out = []
         for row in rows:
             event = dict(row)
-            event["evidence"] = json.loads(event.pop("evidence_json"))
+            event["evidence"] = loads_stored(event.pop("evidence_json"), f"the evidence of event {event['id']} of run "
+                                             f"{run_id} in {self.path}", default={})
             out.append(event)
         return out
 
@@ -346,7 +429,8 @@ class Notebook:
             " FROM runs r LEFT JOIN protocols p ON p.id = r.protocol_id WHERE r.id = ?", (run_id,)).fetchone()
         if row is None:
             raise NotebookError(f"no run {run_id} in {self.path}")
-        return {"name": row["name"], "version": row["version"], "definition": json.loads(row["protocol_json"])}
+        return {"name": row["name"], "version": row["version"], "definition": loads_stored(
+            row["protocol_json"], f"run {run_id}'s protocol in {self.path}")}
 
     def vocabulary(self) -> dict[str, list[str]]:
         """What the browser offers to filter by: values that occur in this notebook."""

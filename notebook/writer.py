@@ -10,7 +10,6 @@ the writer stores nothing more: what was committed stays as it is, and the run r
 closed as `failed` if the file still takes that, else marked `interrupted` on next open."""
 from __future__ import annotations
 
-import json
 import queue
 import sqlite3
 import threading
@@ -21,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from notebook.errors import NotebookError
+from notebook.jsontext import dumps
 from notebook.liveness import RunLock
 from notebook.rows import insert_chunk, insert_event, insert_spectrum, insert_step
 from notebook.store import connect, protocol_version_id, utc_now
@@ -193,7 +193,7 @@ class RunWriter:
                 "INSERT INTO runs (build_id, protocol, protocol_id, protocol_json, status, started_utc, provenance_json)"
                 " VALUES (?,?,?,?, 'running', ?, ?)",
                 (build_id, protocol, protocol_version_id(self.conn, protocol, protocol_json), protocol_json, utc_now(),
-                 json.dumps(provenance)),
+                 dumps(provenance)),
             )
             # Locked before the row is visible: no opening in between can take it for a crashed run.
             lock = RunLock(self.path, cur.lastrowid)

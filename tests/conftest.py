@@ -31,6 +31,18 @@ def pytest_collection_modifyitems(config, items):
                 item.add_marker(skip)
 
 
+def table_counts(db_path) -> dict[str, int]:
+    """Rows in every table of a notebook, read through a plain read-only connection: equal
+    before and after a refused import means it left nothing behind."""
+    import sqlite3
+    conn = sqlite3.connect(f"{Path(db_path).resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        return {t: conn.execute(f'SELECT COUNT(*) FROM "{t}"').fetchone()[0] for t in tables}
+    finally:
+        conn.close()
+
+
 @pytest.fixture
 def db_path(tmp_path) -> Path:
     return tmp_path / "notebook.sqlite"

@@ -9,7 +9,7 @@ from conftest import ROOT
 from instruments.bench import simulated_bench
 from instruments.clock import SimClock
 
-PACKAGES = ("acquisition", "analysis", "cell", "gui", "instruments", "notebook", "resources")
+PACKAGES = ("acquisition", "analysis", "cell", "cli", "gui", "instruments", "notebook", "resources")
 # The only names SQL text may interpolate: identifiers chosen by our own code, never values.
 SQL_IDENTIFIERS = {"PAGE_SIZE", "kind", "column", "target", "MIGRATIONS[target]", "APPLICATION_ID", "SCHEMA_VERSION"}
 

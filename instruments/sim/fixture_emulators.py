@@ -27,21 +27,33 @@ class FixtureState:
         self.pressure = pressure_mpa
         self.setpoint = pressure_mpa
         self.ramp_mpa_s = 0.0        # 0: no limit
+        self._ramped = pressure_mpa  # the controller's working set-point on its ramp
         self.leak_mpa_s = 0.0        # a fault: pressure lost per second, whatever the set-point
         self._t = clock.now()
 
     def advance(self) -> None:
+        """Integrate exactly over the time since the last call: the controller moves its
+        working set-point towards the set-point at the ramp rate, and the pressure follows
+        that with a first-order lag (LAG_S). Exact, so the pressure does not depend on how
+        often the fixture is polled (a ramp stepped per call crawled when polled finely)."""
         now = self.clock.now()
         dt = now - self._t
         self._t = now
         if dt <= 0:
             return
-        target = self.setpoint
-        if self.ramp_mpa_s > 0:   # the set-point itself moves at the ramp rate
-            step = self.ramp_mpa_s * dt
-            target = self.pressure + float(np.clip(self.setpoint - self.pressure, -step, step))
-        self.pressure = target + (self.pressure - target) * np.exp(-dt / LAG_S)
-        self.pressure = max(0.0, self.pressure - self.leak_mpa_s * dt)
+        p, r, left = self.pressure, self._ramped, dt
+        if self.ramp_mpa_s > 0 and r != self.setpoint:
+            k = self.ramp_mpa_s if self.setpoint > r else -self.ramp_mpa_s
+            t1 = min(left, abs(self.setpoint - r) / self.ramp_mpa_s)
+            # p' = (r + k t - p) / LAG  =>  p(t) = r + k t - k LAG + (p0 - r + k LAG) exp(-t / LAG)
+            p = r + k * t1 - k * LAG_S + (p - r + k * LAG_S) * np.exp(-t1 / LAG_S)
+            r = self.setpoint if t1 < left else r + k * t1
+            left -= t1
+        else:
+            r = self.setpoint
+        p = r + (p - r) * np.exp(-left / LAG_S)
+        self._ramped = r
+        self.pressure = max(0.0, p - self.leak_mpa_s * dt)
 
     def read(self) -> float:
         with self.lock:

@@ -123,6 +123,12 @@ class _Server(socketserver.ThreadingTCPServer):
             return None
 
 
+# How often a serving thread looks for close(): close() waits up to this long. At socketserver's
+# 0.5 s a simulated bench of six instruments took ~3 s to close, in the GUI thread when a
+# channel started its next run, and most of the time of a short test run.
+POLL_S = 0.05
+
+
 class ScpiServer:
     """Serves one emulator until close(). `scpi=False` hands whole messages to the
     emulator (for serial protocols such as Alicat's or Mark-10's, ended by CR)."""
@@ -135,7 +141,8 @@ class ScpiServer:
         self._server.faults = collections.deque()
         self._server.fault_lock = threading.Lock()
         self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, name=f"scpi-{self.port}", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": POLL_S},
+                                        name=f"scpi-{self.port}", daemon=True)
         self._thread.start()
 
     @property

@@ -2,7 +2,9 @@
 leading empty fields: cycle rows (`1,...`), step rows (`,2,...`) and record rows
 (`,,12,...`), each under its own header line at the top. The first cycle row may carry
 the first step row on the same line. Records become a time series; the vendor's own
-per-cycle table is kept in meta["vendor_cycles"] to check our integration against."""
+per-cycle table is kept in meta["vendor_cycles"], and the records' capacity counter
+(it restarts at each step, unsigned) becomes dq_Ah, the reference the integrated current
+is checked against."""
 from __future__ import annotations
 
 import io
@@ -12,9 +14,11 @@ import numpy as np
 import pandas as pd
 
 from notebook.formats.common import FormatError, TimeSeries, first_bad_number, is_number
+from notebook.formats.counters import per_step_counter_dq, step_starts
 
 CYCLE_HEADER = "Cycle Index"
 RECORD_FIELDS = {"time": "Total Time", "current": "Current(A)", "voltage": "Voltage(V)"}
+COUNTER_FIELD = "Capacity(Ah)"     # charge since the step began, whichever way
 VENDOR_FIELDS = {"charge_mAh": "Chg. Cap.(Ah)", "discharge_mAh": "DChg. Cap.(Ah)", "ce": "Chg.-DChg. Eff(%)",
                  "charge_Wh": "Chg. Energy(Wh)", "discharge_Wh": "DChg. Energy(Wh)"}
 
@@ -77,6 +81,8 @@ def read_neware_csv(path: str | Path) -> TimeSeries:
                 step += 1
     if not record_rows:
         raise FormatError(path, "no record rows (lines starting ',,')")
+    if COUNTER_FIELD in record_header:
+        columns["counter"] = record_header.index(COUNTER_FIELD)
     records = pd.read_csv(io.StringIO("\n".join(record_rows)), header=None, dtype=str,
                           usecols=list(columns.values()))
     first_line = np.asarray(record_lines)
@@ -91,12 +97,26 @@ def read_neware_csv(path: str | Path) -> TimeSeries:
         frame[f"{key}_{'A' if key == 'current' else 'V'}"] = pd.to_numeric(raw).to_numpy()
     frame["cycle"] = np.asarray(record_cycle, dtype=np.int64)
     frame["step"] = np.asarray(record_step, dtype=np.int64)
+    meta = {}
+    if "counter" in columns:
+        raw = records[columns["counter"]].rename(COUNTER_FIELD)
+        bad = first_bad_number(path, raw, 0, "a number")
+        if bad:
+            k = bad.line - 1
+            raise FormatError(path, f"expected a number, found {raw.iloc[k]!r}", line=record_lines[k], field_name=raw.name)
+        starts = step_starts(frame["step"].to_numpy())
+        # the counter is unsigned: its step's current says which way the charge went
+        way = frame.groupby("step")["current_A"].transform("mean").to_numpy()
+        capacity = pd.to_numeric(raw).to_numpy()
+        frame["dq_Ah"] = per_step_counter_dq(np.where(way > 0, capacity, 0.0), np.where(way < 0, capacity, 0.0), starts)
+        meta["counter"] = COUNTER_FIELD
     if np.any(np.diff(t) < 0):
         k = int(np.flatnonzero(np.diff(t) < 0)[0]) + 1
         raise FormatError(path, "total time goes backwards; expected it to rise through the file",
                           line=record_lines[k], field_name=RECORD_FIELDS["time"])
-    return TimeSeries(frame[["t_s", "current_A", "voltage_V", "cycle", "step"]], path,
-                      meta={"vendor_cycles": _vendor_table(path, cycle_header, cycle_rows)})
+    meta["vendor_cycles"] = _vendor_table(path, cycle_header, cycle_rows)
+    kept = ["t_s", "current_A", "voltage_V", "cycle", "step"] + (["dq_Ah"] if "dq_Ah" in frame else [])
+    return TimeSeries(frame[kept], path, meta=meta)
 
 
 def _vendor_table(path: Path, header: list[str], rows: list[tuple[int, list[str]]]) -> pd.DataFrame:

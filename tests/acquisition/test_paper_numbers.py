@@ -27,12 +27,22 @@ def specific(stack, mah):
     return mah / (cell.figures(stack).active_mass_mg_cm2 * stack.area_cm2 / 1000.0)
 
 
+def one_sample_mah_g(c_rate: float, interval_s: float) -> float:
+    """What one sample interval at `c_rate` adds, in mAh/g (1C = 200 mAh/g of NMC): a step
+    ends at the first sample past its cut-off, so a capacity is exact only to this."""
+    return 200.0 * c_rate * interval_s / 3600.0
+
+
 def test_rate_test_delivers_the_paper_capacities(db_path):
     nb, engine, stack = run(db_path, "full-agc", "rate-test")
     assert engine.status == "completed"
     discharges = [s for s in nb.steps(engine.run_id) if s["label"] == "discharge"]
     last_of_group = [specific(stack, discharges[i]["charge_mah"]) for i in (2, 5, 8, 11)]
-    assert last_of_group == pytest.approx([174.0, 149.4, 130.5, 113.4], rel=0.03)
+    # The model is calibrated to the paper's figures and its 2 uV noise cannot move a cut-off
+    # by a sample: seeds 0-4 all gave 174.000 / 149.444 / 130.556 / 113.611. So each must
+    # be within one 10 s sample of the paper (0.06 / 0.11 / 0.19 / 0.28 mAh/g; was 3 %).
+    for measured, paper, rate in zip(last_of_group, [174.0, 149.4, 130.5, 113.4], [0.1, 0.2, 1 / 3, 0.5]):
+        assert measured == pytest.approx(paper, abs=one_sample_mah_g(rate, 10.0)), (rate, measured)
     # discharge ends at the 2.6 V cut-off, charge at 4.25 V
     assert all(s["v_end"] <= 2.6 for s in discharges)
     assert all(s["v_end"] >= 4.25 for s in nb.steps(engine.run_id) if s["label"] == "charge")
@@ -45,7 +55,13 @@ def test_long_cycling_retention_and_coulombic_efficiency(db_path):
     charge = np.array([s["charge_mah"] for s in steps if s["label"] == "charge"])
     discharge = np.array([s["charge_mah"] for s in steps if s["label"] == "discharge"])
     assert len(discharge) == 500
-    assert discharge[-1] / discharge[0] == pytest.approx(0.802, rel=0.10)
+    # Retention: each end is exact to one 60 s sample at C/3 (1.11 mAh/g of ~131 mAh/g), so
+    # the ratio to within (1 + retention) x 1.11 / 131 = 0.015. Seeds 0-4 all gave 0.8051
+    # (the noise moves no cut-off); the paper's 80.2 % (was +-8 %).
+    sample = one_sample_mah_g(1 / 3, 60.0) / specific(stack, discharge[0])
+    assert discharge[-1] / discharge[0] == pytest.approx(0.802, abs=1.8 * sample)
+    # CE: the side reaction takes 0.03 % (99.97 %); per cycle the same quantisation (0.85 %)
+    # applies, averaging over 499 cycles to ~1.6e-4 (1 sigma). Seeds 0-4: 0.99981.
     assert np.mean(discharge[1:] / charge[1:]) == pytest.approx(0.9997, abs=3e-4)
     nb.close()
 
@@ -60,7 +76,16 @@ def test_full_cell_without_interlayer_soft_shorts_on_first_charge_near_3_7_v(db_
     assert at["step"] == 0 and at["cycle"] == 1                  # the first charge
     assert at["voltage"] == pytest.approx(3.7, abs=0.1)
     charged = specific(stack, at["t"] * at["current"] / 3.6)
-    assert charged == pytest.approx(41.0, rel=0.15)
+    # The model draws each cell's short point as 41 mAh/g x (1 + 5 % x N(0, 1)), so the paper's
+    # figure holds only to the model's spread (seeds 0-5 drew 39.4 to 45.2); the detector is
+    # judged against the point this cell actually shorted at, which is known exactly: it
+    # fired 90 to 140 s later on seeds 0-5 (five flicker falls of 10 s samples), here bounded
+    # by 200 s of C/10 charge = 1.11 mAh/g (was: 41 +- 15 %, whatever the cell drew).
+    from instruments.sim.full_cell import SHORT_SPREAD
+    model = engine.bench.emulators["smu"].cell
+    drawn = specific(stack, model.params.short_at_mAh_cm2 * stack.area_cm2)
+    assert drawn == pytest.approx(41.0, rel=3 * SHORT_SPREAD)
+    assert 0 < charged - drawn <= one_sample_mah_g(0.1, 200.0)
     assert not engine.bench.emulators["smu"].output_on
     nb.close()
 
@@ -85,7 +110,9 @@ def test_gitt_diffusivity_at_160_h(db_path, template, expected):
     thickness_cm = next(l.thickness_um for l in stack.layers if stack.material(l).kind == "interlayer") * 1e-4
     d = weppner_huggins(nb.samples(engine.run_id), thickness_cm)
     at_160 = d[np.argmin(np.abs(d[:, 0] / 3600 - 160)), 1]
-    assert at_160 == pytest.approx(expected, rel=0.10)
+    # Over seeds 0-4 the by-hand D at 160 h spread -1.7..0 % (Ag-C) and -6.8..+2.4 % (carbon,
+    # whose smaller voltage steps the 2 uV noise shakes more): 3 % and 8 % (were 10 %).
+    assert at_160 == pytest.approx(expected, rel=0.03 if template == "half-agc" else 0.08)
     nb.close()
 
 
@@ -94,6 +121,14 @@ def test_seeded_runs_repeat_exactly(tmp_path):
     b = run(tmp_path / "b.sqlite", "asym-agc", "plate-strip-0.16", seed=7)
     assert a[0].samples(a[1].run_id).tobytes() == b[0].samples(b[1].run_id).tobytes()
     a[0].close(), b[0].close()
+
+
+def circle_chord(z: np.ndarray) -> float:
+    """Width on the real axis of the circle best fitting the points (x, -y) of `z`:
+    x^2 + y^2 + D x + E y + F = 0 by least squares; on y = 0 the roots differ by sqrt(D^2 - 4F)."""
+    x, y = z.real, -z.imag
+    d, _, f = np.linalg.lstsq(np.column_stack([x, y, np.ones_like(x)]), -(x * x + y * y), rcond=None)[0]
+    return float(np.sqrt(d * d - 4 * f))
 
 
 @pytest.mark.parametrize("template, r_int", [("sym-bare", 6.59), ("sym-agc", 0.58)])
@@ -105,10 +140,14 @@ def test_eis_of_symmetric_cells_gives_the_paper_interfacial_resistance(db_path, 
     assert spectrum["freq_hz"][0] == pytest.approx(1e6) and spectrum["freq_hz"][-1] == pytest.approx(20.0)
     z = spectrum["z"]
     assert np.all(z.imag < 0.01 * np.abs(z))        # capacitive arcs below the real axis
-    # by hand: the interfacial arc spans Re Z from its high- to its low-frequency end;
-    # in a symmetric cell it holds two interfaces
-    per_interface = (z.real[-1] - z.real[0]) * stack.area_cm2 / 2
-    assert per_interface == pytest.approx(r_int, rel=0.10)
+    # by hand: the two interfaces (R || CPE each, equal) make one depressed arc, which is a
+    # circle arc; fit a circle to the points (algebraic least squares) and take the chord it
+    # cuts on the real axis, the arc's full width even where the sweep does not reach the
+    # axis. (The end-to-end width used before fell 0.5 % / 5 % short.) Over seeds 0-5 this
+    # gave -0.1..+0.2 % (bare) and -2.3..+1.3 % (Ag-C, a small arc under the 0.2 % noise of
+    # a ~7 ohm bulk): 1 % and 4 % (were 10 %).
+    per_interface = circle_chord(z) * stack.area_cm2 / 2
+    assert per_interface == pytest.approx(r_int, rel=0.01 if template == "sym-bare" else 0.04)
     nb.close()
 
 

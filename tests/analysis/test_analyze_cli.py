@@ -1,6 +1,8 @@
 """`main.py analyze` as a user runs it: files and notebook runs, the JSON shapes of
 issue 7, bad input on one line, and the closed loop: runs of the simulated bench
-analysed back to the paper's figures (DOMAIN.md) within 10 %."""
+analysed back to the paper's figures (DOMAIN.md), each to what the simulated cell's
+calibration, its noise and the sampling interval allow, and to hand calculations from
+the stored samples."""
 from __future__ import annotations
 
 import json
@@ -46,7 +48,15 @@ def test_cycling_of_a_file_json_shape():
             "discharge_Wh"} <= set(first)
     assert first["discharge_mAh"] == pytest.approx(330.67, rel=1e-3)
     assert first["discharge_mAh_g"] == pytest.approx(330.67 / 2.0, rel=1e-3)
-    assert out["ce_convention"] == "discharge/charge" and 0 < out["average_ce"] < 1
+    assert out["ce_convention"] == "discharge/charge"
+    # the vendor's own Chg.-DChg. Eff(%) per cycle, read here from the file's cycle rows: the
+    # average is over cycles 2..N (cycle 1 starts charged: 1465 %); whole-second records: 2e-3
+    rows = [line.split(",") for line in
+            (TEST_DATA / "cycling" / "nw_regular_export_ife_example.csv").read_text(errors="replace").splitlines()
+            if line[:1].isdigit()]
+    vendor_ce = [float(row[3]) / 100 for row in rows]
+    assert len(vendor_ce) == 20 and vendor_ce[0] > 14
+    assert out["average_ce"] == pytest.approx(sum(vendor_ce[1:]) / 19, rel=2e-3)
     assert out["retention"] == pytest.approx(263.20 / 330.67, rel=2e-3)
 
 
@@ -64,17 +74,45 @@ def test_eis_of_a_file_json_shape():
     assert "C1" not in out["area_specific_ohm_cm2"]
 
 
+ACTIVE_G = 9.412 * 0.85 / 1000          # full-agc, 1 cm2: NMC sheet 9.412 mg/cm2, 85 % active
+STACK_KG = 20.38e-6                     # Al 2.7 + NMC 9.412 + LPSCl 6.8 + Ag-C 0.4 + Li 1.068 mg
+STACK_L = 100e-4 * 1.0 / 1000           # 100 um x 1 cm2, in litres
+
+
 def test_closed_loop_rate_test_recovers_the_paper(bench_run):
+    import numpy as np
+
+    from notebook import Notebook
     db, run_id = bench_run("full-agc", "rate-test")
     out = analyze("cycling", "--db", db, "--run", run_id)
     rates = out["rate_table"]
-    paper = [174.0, 149.4, 130.5, 113.4]                 # mAh/g at 0.1 / 0.2 / 0.33 / 0.5 C (Fig 5b)
-    assert [r["capacity_mAh_g"] for r in rates] == pytest.approx(paper, rel=0.1)
-    assert [r["c_rate"] for r in rates] == pytest.approx([0.1, 0.2, 1 / 3, 0.5], rel=0.1)
+    with Notebook(db, read_only=True) as nb:      # by hand from the stored samples
+        samples = nb.samples(run_id)
+    dt = np.diff(samples["t"], prepend=samples["t"][0])       # each sample closes its interval
+    discharging = samples["current"] < 0
+
+    def by_hand(cycle):
+        d = discharging & (samples["cycle"] == cycle)
+        return -np.sum(samples["current"][d] * dt[d]) / 3.6, -np.sum(samples["current"][d] * samples["voltage"][d] * dt[d]) / 3600
+
+    group_means = [np.mean([by_hand(c)[0] for c in range(g + 1, g + 4)]) / ACTIVE_G for g in (0, 3, 6, 9)]
+    assert [r["capacity_mAh_g"] for r in rates] == pytest.approx(group_means, rel=1e-9)
+    # the paper's mAh/g at 0.1 / 0.2 / 0.33 / 0.5 C (Fig 5b), which the model is calibrated to:
+    # a group's mean is exact to two 10 s samples (its first cycle differs by up to one)
+    paper = [174.0, 149.4, 130.5, 113.4]
+    for measured, expected, c_rate in zip([r["capacity_mAh_g"] for r in rates], paper, [0.1, 0.2, 1 / 3, 0.5]):
+        assert measured == pytest.approx(expected, abs=2 * 200 * c_rate * 10 / 3600), (c_rate, measured)
+    # the currents are the SMU's set-points (9 significant digits) over the 1.60004 mA 1C
+    assert [r["c_rate"] for r in rates] == pytest.approx([0.1, 0.2, 1 / 3, 0.5], rel=1e-6)
     c01 = out["cycles"][1]                               # a settled C/10 cycle
-    assert c01["discharge_mAh"] / 1.0 == pytest.approx(1.39, rel=0.1)            # 1 cm2 build: mAh/cm2
-    assert c01["discharge_Wh_kg"] == pytest.approx(250.6, rel=0.1)
-    assert c01["discharge_Wh_L"] == pytest.approx(514.3, rel=0.1)
+    mah, wh = by_hand(2)
+    assert c01["discharge_mAh"] == pytest.approx(mah, rel=1e-9)
+    assert c01["discharge_mAh"] / 1.0 == pytest.approx(1.39, abs=0.005)          # paper: 1.39 mAh/cm2, as printed
+    assert c01["discharge_Wh"] == pytest.approx(wh, rel=1e-3)          # voltage between samples: rectangle vs trapezoid
+    # per kg and per L of the whole stack, by hand from the template's layers; the paper's
+    # 250.6 Wh/kg and 514.3 Wh/L assume 3.7 V, the simulated cell discharges at ~3.78 V
+    assert c01["discharge_Wh_kg"] == pytest.approx(c01["discharge_Wh"] / STACK_KG, rel=1e-9)
+    assert c01["discharge_Wh_L"] == pytest.approx(c01["discharge_Wh"] / STACK_L, rel=1e-9)
 
 
 def test_dqdv_peaks_of_chosen_cycles(bench_run):
@@ -94,20 +132,22 @@ def test_closed_loop_gitt_recovers_the_diffusivities(bench_run):
     _, carbon_run = bench_run("half-c", "gitt")
     agc = analyze("gitt", "--db", db, "--run", agc_run)["pulses"]
     carbon = analyze("gitt", "--db", db, "--run", carbon_run)["pulses"]
-    assert agc[-1]["t_s"] / 3600 == pytest.approx(160, rel=0.1)
-    assert agc[-1]["D_cm2_s"] == pytest.approx(1.71e-10, rel=0.1)                # Fig 4c, Ag-C
-    assert carbon[-1]["D_cm2_s"] == pytest.approx(4.21e-11, rel=0.1)             # Fig 4c, carbon only
+    assert len(agc) == 309 and agc[-1]["t_s"] == 309 * (60 + 1800)                # ~160 h: pulse 309 starts here
+    # tolerances: the spread of D at 160 h over seeds 0-4 (test_paper_numbers.py)
+    assert agc[-1]["D_cm2_s"] == pytest.approx(1.71e-10, rel=0.03)                # Fig 4c, Ag-C
+    assert carbon[-1]["D_cm2_s"] == pytest.approx(4.21e-11, rel=0.08)             # Fig 4c, carbon only
 
 
 def test_closed_loop_short_of_the_asymmetric_cell(bench_run):
     db, run_id = bench_run("asym-agc", "plate-strip-0.16")
     out = analyze("shorts", "--db", db, "--run", run_id)
     assert [e["kind"] for e in out["events"]] == ["hard_short"]
-    assert out["events"][0]["t_s"] / 3600 == pytest.approx(9.5, rel=0.1)        # shorts at 9.5 h
+    # shorts at 9.5 h: the model draws each cell's critical charge with a 4 % spread (1 sigma)
+    assert out["events"][0]["t_s"] / 3600 == pytest.approx(9.5, rel=0.1)
     assert out["events"][0]["evidence"]["ratio"] < 0.25
     assert out["logged_events"][0]["t_s"] == pytest.approx(out["events"][0]["t_s"])   # same verdict as live
     # 0.16 mA/cm2 until the short: 0.16 x 9.5 h = 1.5 mAh/cm2
-    assert out["areal_capacity_mAh_cm2"] == pytest.approx(0.16 * out["time_to_short_s"] / 3600, rel=0.02)
+    assert out["areal_capacity_mAh_cm2"] == pytest.approx(0.16 * out["time_to_short_s"] / 3600, rel=1e-4)
 
 
 @pytest.mark.parametrize("template, r_int", [("sym-bare", 6.59), ("sym-agc", 0.58)])
@@ -116,7 +156,8 @@ def test_closed_loop_eis_of_symmetric_cells_recovers_the_interfacial_resistance(
     out = analyze("eis", "--db", db, "--run", run_id)
     assert out["circuit"] == "R0-p(R1,CPE1)" and out["ok"], out["flags"]
     # the build is symmetric and 1 cm2: the arc holds two interfaces, each half of R1
-    assert out["per_interface_ohm_cm2"]["R1"] == pytest.approx(r_int, rel=0.10)             # Fig 2c
+    # Fig 2c; the tolerance is the spread over seeds 0-5 of a circle fit by hand (test_paper_numbers.py)
+    assert out["per_interface_ohm_cm2"]["R1"] == pytest.approx(r_int, rel=0.01 if template == "sym-bare" else 0.04)
     assert out["per_interface_ohm_cm2"]["R1"] == pytest.approx(out["area_specific_ohm_cm2"]["R1"] / 2)
     assert "spectrum 0 of run" in out["notes"][-1]
 
@@ -142,8 +183,20 @@ def test_closed_loop_soft_short_of_the_full_cell_without_ag_c(bench_run):
     assert event["kind"] == logged["kind"] == "soft_short"
     assert event["t_s"] == pytest.approx(logged["t_s"]) and event["sample_index"] == logged["sample_index"]
     assert event["evidence"]["voltage_v"] == pytest.approx(3.7, abs=0.1)       # Fig 3f: fails near 3.7 V
-    # what passed before it, per gram of NMC (9.412 mg/cm2 x 85 % active, 1 cm2): the paper's 41 mAh/g
-    assert out["charge_before_short_mAh"] / (9.412 * 0.85 / 1000) == pytest.approx(41.0, rel=0.15)
+    # what passed before it, by hand from the samples before the alarm's (each sample closes
+    # the interval since the one before; the SMU takes its first reading one interval after
+    # the current is set, which may be later than the run's t = 0 on a loaded machine)
+    import numpy as np
+
+    from notebook import Notebook
+    with Notebook(db, read_only=True) as nb:
+        before = nb.samples(run_id)[:logged["sample_index"]]
+    interval = before["t"][1] - before["t"][0]
+    by_hand = np.sum(before["current"] * np.diff(before["t"], prepend=before["t"][0] - interval)) / 3.6
+    assert before.size > 700 and out["charge_before_short_mAh"] == pytest.approx(by_hand, rel=1e-9)
+    # per gram of NMC: the paper's 41 mAh/g, to the spread the model draws each cell's short
+    # point with (5 %, 1 sigma; 3 sigma here); test_paper_numbers.py checks the detector exactly
+    assert out["charge_before_short_mAh"] / ACTIVE_G == pytest.approx(41.0, rel=0.15)
 
 
 def test_closed_loop_three_electrode_anode_stays_under_10_mv(bench_run):

@@ -51,12 +51,46 @@ def test_full_cell_json_has_the_issue_keys_and_the_paper_numbers():
     assert data["warnings"] == []
 
 
+# By hand from resources/materials.json (areal mass = density x thickness x 0.1 mg/cm2 per um
+# and g/cm3, or the sheet's catalogue mass): Li 30 um 0.534 x 3 = 1.602 mg (Li 20 um: 1.068),
+# LPSCl 40 um 6.8, Ag-C 2 um 0.4, C 2 um 0.32, Cu 10 um 8.96, Al 10 um 2.7, NMC 28 um 9.412.
+# Capacity: cathode-limited, 9.412 x 0.85 x 200 mAh/g = 1.60004 mAh/cm2 (delivered at 174 mAh/g:
+# 1.3920348); without a cathode, the thinner Li foil: 1.602 x 3860 mAh/g = 6.18372.
+LI30, LI20 = 1.602, 1.068
+NMC_CAP, NMC_DELIVERED, LI_CAP = 9.412 * 0.85 * 0.2, 9.412 * 0.85 * 0.174, 1.602 * 3.860
+BY_HAND = {   # template: (stack um, stack mg/cm2, capacity mAh/cm2, basis)
+    "sym-bare": (100.0, LI30 + 6.8 + LI30, LI_CAP, "Li foil"),
+    "sym-agc": (104.0, LI30 + 0.4 + 6.8 + 0.4 + LI30, LI_CAP, "Li foil"),
+    "asym-agc": (102.0, LI30 + 0.4 + 6.8 + LI30, LI_CAP, "Li foil"),
+    "half-agc": (82.0, 8.96 + 0.4 + 6.8 + LI30, LI_CAP, "Li foil"),
+    "half-c": (82.0, 8.96 + 0.32 + 6.8 + LI30, LI_CAP, "Li foil"),
+    "full-bare": (98.0, 2.7 + 9.412 + 6.8 + LI20, NMC_CAP, "cathode"),
+    "full-agc": (100.0, 2.7 + 9.412 + 6.8 + 0.4 + LI20, NMC_CAP, "cathode"),
+    "full-agc-3e": (100.0, 2.7 + 9.412 + 6.8 + 0.4 + LI20, NMC_CAP, "cathode"),   # the RE adds nothing over the area
+}
+
+
 @pytest.mark.parametrize("name", TEMPLATES)
 def test_every_template_prints_its_stack_and_figures(name):
+    thickness, mass, capacity, basis = BY_HAND[name]
     result = cell_cli(name)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith(f"{name}: ")
-    assert "capacity" in result.stdout and "1C" in result.stdout and "um" in result.stdout
+    # the printed figures, as the hand calculation rounds them
+    assert f"stack {thickness:.1f} um, {mass:.2f} mg/cm2" in result.stdout
+    assert f"capacity ({basis}) {capacity:.3f} mAh/cm2 = {capacity:.3f} mAh" in result.stdout
+    assert f"C/3 {capacity / 3:.3f} mA/cm2" in result.stdout and f"1C {capacity:.3f} mA/cm2" in result.stdout
+    data = json.loads(cell_cli(name, "--json").stdout)
+    assert data["stack_thickness_um"] == pytest.approx(thickness, rel=1e-12)
+    assert data["areal_mass_mg_cm2"] == pytest.approx(mass, rel=1e-12)
+    assert data["capacity_mAh_cm2"] == pytest.approx(capacity, rel=1e-12) and data["capacity_basis"] == basis
+    if basis == "cathode":        # projected at the default 3.70 V, over the whole stack
+        energy = NMC_DELIVERED * 3.70                      # mWh/cm2
+        assert data["wh_per_kg"] == pytest.approx(energy / mass * 1000, rel=1e-12)
+        assert data["wh_per_l"] == pytest.approx(energy / (thickness * 1e-4), rel=1e-12)
+        assert f"{energy / mass * 1000:.1f} Wh/kg, {energy / (thickness * 1e-4):.1f} Wh/L" in result.stdout
+    else:
+        assert data["wh_per_kg"] is None and data["wh_per_l"] is None and "Wh/kg" not in result.stdout
 
 
 def test_area_and_average_voltage_change_the_figures():
@@ -91,10 +125,14 @@ def test_a_higher_rated_fixture_allows_a_higher_pressure():
     (["full-agc", "--pressure-mpa", "0.1"], "error: --pressure-mpa: 0.1 MPa is below the minimum of 0.5 MPa"),
     (["full-agc", "--fixture-limit-mpa", "0"], "error: --fixture-limit-mpa: fixture limit must be above 0"),
     (["full-agc", "--avg-voltage", "0"], "error: --avg-voltage must be above 0 V, got 0"),
-    (["full-agc", "--area-cm2", "big"], "argument --area-cm2: invalid float value: 'big'"),
+    (["full-agc", "--area-cm2", "big"], "error: solidstack cell: argument --area-cm2: 'big' is not a number"),
+    # NaN compares false with every bound: the range checks alone let it through (issue 19)
+    (["full-agc", "--pressure-mpa", "nan"], "argument --pressure-mpa: 'nan' is not a finite number"),
+    (["full-agc", "--fixture-limit-mpa", "inf"], "argument --fixture-limit-mpa: 'inf' is not a finite number"),
+    (["full-agc", "--avg-voltage", "NaN"], "argument --avg-voltage: 'NaN' is not a finite number"),
 ])
 def test_bad_input_gets_one_clear_line_and_status_2(args, message):
     result = cell_cli(*args)
     assert result.returncode == 2 and result.stdout == ""
-    assert message in result.stderr
+    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert "Traceback" not in result.stderr

@@ -68,4 +68,5 @@ def test_export_bdf_csv_and_parquet(db_path, tmp_path):
     again = main("export", "--db", db_path, "--run", 1, "--format", "bdf-csv", csv)
     assert again.returncode == 2 and "exists; choose another name or overwrite it (--force)" in again.stderr
     sheet = main("export", "--db", db_path, "--build", 1, "--format", "build-sheet", tmp_path / "sheet.md")
-    assert sheet.returncode == 0 and (tmp_path / "sheet.md").read_text().startswith("# nw_regular_export_ife_example")
+    assert sheet.returncode == 0 and (tmp_path / "sheet.md").read_text().startswith(
+        "# nw\\_regular\\_export\\_ife\\_example")     # user text escaped: literal when rendered

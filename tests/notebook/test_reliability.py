@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import resource
+import select
 import signal
 import sqlite3
 import subprocess
@@ -55,7 +56,8 @@ def read_available(fd: int) -> bytes:
         out += chunk
 
 
-KILL_SEEDS = [0] + [pytest.param(seed, marks=pytest.mark.long) for seed in range(1, 13)]
+# make test kills at four points (about 30 s in all); make test-long at all thirteen
+KILL_SEEDS = [0, 1, 2, 3] + [pytest.param(seed, marks=pytest.mark.long) for seed in range(4, 13)]
 
 
 @pytest.mark.parametrize("seed", KILL_SEEDS)
@@ -68,7 +70,14 @@ def test_sigkill_mid_run_loses_at_most_the_last_second(db_path, seed):
     try:
         # let it run ~4 s of wall time (4 simulated hours) past its first batch
         while time.monotonic() < deadline:
-            buffer += os.read(proc.stdout.fileno(), 65536)
+            # wait for output at most until the deadline: a child that hangs silent fails the test, not CI
+            ready, _, _ = select.select([proc.stdout], [], [], max(0.0, deadline - time.monotonic()))
+            if not ready:
+                break
+            chunk = os.read(proc.stdout.fileno(), 65536)
+            if not chunk:
+                break                                 # the child ended before it was stopped
+            buffer += chunk
             *complete, buffer = buffer.split(b"\n")
             lines += complete
             first = next((line for line in lines if line.startswith(b"batch ")), None)

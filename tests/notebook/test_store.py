@@ -193,5 +193,23 @@ def test_new_notebooks_use_64k_pages_and_a_damaged_chunk_is_named(db_path):
     conn.execute("UPDATE sample_chunks SET n = n - 1 WHERE run_id = ? AND first_index = ?", (run_id, second))
     conn.commit()
     conn.close()
-    with Notebook(db_path) as nb, pytest.raises(NotebookError, match=f"the sample chunk at index {second} is damaged"):
+    with Notebook(db_path) as nb, pytest.raises(NotebookError, match=f"is damaged: the sample chunk at index {second} says it holds"):
         nb.samples(run_id)
+
+
+def test_every_writing_connection_commits_durably(db_path):
+    """synchronous = FULL (2): a commit is on disk before it returns, so a power cut loses
+    nothing committed; WAL journal. Both the notebook's own connection and a run writer's."""
+    from notebook.writer import RunWriter
+    with Notebook(db_path) as nb:
+        assert nb.conn.execute("PRAGMA synchronous").fetchone()[0] == 2
+        assert nb.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        build_id = nb.save_build(cell.from_template("sym-agc"))
+    writer = RunWriter(db_path)
+    writer.start_run(build_id, "p", "{}", {})
+    try:
+        # the writer's own connection (it lives on the writer's thread; reading a pragma is safe)
+        assert writer.conn.execute("PRAGMA synchronous").fetchone()[0] == 2
+        assert writer.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    finally:
+        writer.finish("completed")

@@ -1,0 +1,45 @@
+"""The browser's date filter is in the user's local calendar days, while the notebook
+stores UTC instants: just after midnight east of UTC, "until yesterday" must not list a
+run started today."""
+from __future__ import annotations
+
+import os
+import time
+from datetime import date
+
+import pytest
+
+import cell
+from notebook import Notebook
+from notebook.search import RunQuery, local_day_bounds
+
+
+@pytest.fixture
+def berlin_winter():
+    old = os.environ.get("TZ")
+    os.environ["TZ"] = "Europe/Berlin"      # UTC+1 in December
+    time.tzset()
+    yield
+    if old is None:
+        del os.environ["TZ"]
+    else:
+        os.environ["TZ"] = old
+    time.tzset()
+
+
+def test_local_days_are_turned_into_utc_instants(db_path, berlin_winter):
+    with Notebook(db_path) as nb:
+        build_id = nb.save_build(cell.from_template("sym-agc"))
+        # 00:30 on 2 December in Berlin is 23:30 on 1 December in UTC
+        nb.conn.execute("INSERT INTO runs (build_id, protocol, protocol_json, status, started_utc, provenance_json)"
+                        " VALUES (?, 'p', '{}', 'completed', '2026-12-01T23:30:00+00:00', '{}')", (build_id,))
+        nb.conn.commit()
+
+        def found(first: date, last: date) -> int:
+            since, until = local_day_bounds(first, last)
+            return len(nb.find_runs(RunQuery(since=since, until=until)))
+
+        assert found(date(2026, 12, 1), date(2026, 12, 1)) == 0     # its local day is the 2nd
+        assert found(date(2026, 12, 2), date(2026, 12, 2)) == 1
+        # the command line's UTC days still see it on the 1st
+        assert len(nb.find_runs(RunQuery(since=date(2026, 12, 1), until=date(2026, 12, 1)))) == 1
