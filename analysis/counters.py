@@ -15,6 +15,8 @@ import math
 import numpy as np
 import pandas as pd
 
+from analysis.segments import sample_durations, segment_starts
+
 TOLERANCE = 0.005      # above 0.5 % the counter and the integrated current disagree: warn
 CYCLE_COLUMNS = ["cycle", "charge_mAh", "discharge_mAh"]
 
@@ -98,33 +100,93 @@ def describe(source: str, check: pd.DataFrame, tolerance: float = TOLERANCE) -> 
             f" in cycle(s) {cycles}; the capacities use {source}")
 
 
-def stored_reference(provenance: dict) -> tuple[pd.DataFrame | None, str, list[int]]:
-    """(per-cycle reference table, what it is, steps the counter saw no charge in) that an
-    import stored in a run's provenance: the file's counter ("counter_cycles", named by
-    "counter", with "counter_idle_steps") before the vendor's cycle table
-    ("vendor_cycles"); (None, "", []) for a run with neither (the station's own runs)."""
-    stored = provenance.get("import") or {}
-    table = table_from_records(stored.get("counter_cycles"))
-    if table is not None:
-        return (table, f"the instrument's counter {stored.get('counter', '')}".rstrip(),
-                [int(k) for k in stored.get("counter_idle_steps", [])])
-    table = table_from_records(stored.get("vendor_cycles"))
-    if table is not None:
-        return table, "the vendor's cycle table", []
-    return None, "", []
+def counter_segments(current: np.ndarray, step: np.ndarray | None, dq_ah: np.ndarray) -> list[list[float]]:
+    """[first sample, Ah in, Ah out] for each segment (segments.segment_starts: a step, or a
+    run of one current direction) in which the counter moved: what an import keeps of a
+    counter. A half cycle never splits a segment, so the analysis sums these per cycle
+    however it numbers cycles (segment_reference)."""
+    dq_ah = np.asarray(dq_ah, dtype=float)
+    if dq_ah.size == 0:
+        return []
+    starts = np.flatnonzero(segment_starts(dq_ah.size, current, step))
+    q_in = np.add.reduceat(np.clip(dq_ah, 0.0, None), starts)
+    q_out = np.add.reduceat(np.clip(-dq_ah, 0.0, None), starts)
+    return [[int(first), float(a), float(b)] for first, a, b in zip(starts, q_in, q_out) if a or b]
+
+
+def segment_reference(segments: list[list[float]], cycle: np.ndarray) -> pd.DataFrame:
+    """Per-cycle charge and discharge (mAh) from counter_segments, each segment in the cycle
+    its first sample is in."""
+    cycle = np.asarray(cycle, dtype=np.int64)
+    firsts = np.asarray([int(seg[0]) for seg in segments], dtype=np.int64)
+    if firsts.size and (firsts.min() < 0 or firsts.max() >= cycle.size):
+        raise ValueError("the stored counter does not fit this run's samples (they changed since the import)")
+    of = cycle[firsts]
+    numbers, index = np.unique(of, return_inverse=True)
+    q_in = np.bincount(index, weights=[float(seg[1]) for seg in segments], minlength=numbers.size)
+    q_out = np.bincount(index, weights=[float(seg[2]) for seg in segments], minlength=numbers.size)
+    return pd.DataFrame({"cycle": numbers, "charge_mAh": q_in * 1e3, "discharge_mAh": q_out * 1e3})
+
+
+def idle_samples(current: np.ndarray, step: np.ndarray | None, moved: np.ndarray) -> np.ndarray:
+    """True at samples of segments through which current is recorded but the counter saw no
+    charge pass at all (EIS steps, whose current column holds a mean AC current): rest.
+    `moved` is the counter per sample (dq_Ah), or True at the first sample of each segment
+    the counter moved in (counter_segments). A whole segment, never a single sample: a
+    counter that moves in coarse steps (Landt's 0.1 mAh) reads no change at most samples
+    that did pass charge."""
+    current = np.asarray(current, dtype=float)
+    n = current.size
+    if n == 0:
+        return np.zeros(0, dtype=bool)
+    starts = np.flatnonzero(segment_starts(n, current, step))
+    which = np.repeat(np.arange(starts.size), np.diff(np.append(starts, n)))
+    counted = np.bincount(which, weights=np.abs(np.asarray(moved, dtype=float)), minlength=starts.size)
+    flowing = np.bincount(which, weights=np.abs(current), minlength=starts.size)
+    return ((counted == 0) & (flowing > 0))[which]
 
 
 def reference_arguments(columns: dict, provenance: dict | None = None) -> dict:
-    """cycle_summary's keyword arguments for the counter as reference, from a file's
-    columns (a "dq_Ah" array, the counter's name under "counter") or from what an import
-    stored in a run's `provenance`; the step column marks segments either way."""
+    """cycle_summary's keyword arguments for the instrument's counter as the reference:
+    a file's own "dq_Ah" (named by "counter"), or the counter an import kept per segment in
+    a run's `provenance`, or else the vendor's cycle table; the step column marks segments
+    either way. Only the step for a run with none of them."""
     out = {"step": columns.get("step")}
     if columns.get("dq_Ah") is not None:
         return {**out, "dq_Ah": columns["dq_Ah"], "counter": str(columns.get("counter", ""))}
-    reference, source, idle = stored_reference(provenance or {})
-    if reference is None:
-        return out
-    out.update(reference=reference, reference_source=source)
-    if idle and columns.get("step") is not None:
-        out["idle"] = np.isin(columns["step"], idle)
+    stored = (provenance or {}).get("import") or {}
+    if stored.get("counter_segments") is not None:
+        return {**out, "counter_segments": stored["counter_segments"], "counter": str(stored.get("counter", ""))}
+    table = table_from_records(stored.get("vendor_cycles"))
+    if table is not None:
+        out.update(reference=table, reference_source="the vendor's cycle table")
     return out
+
+
+def import_check(t: np.ndarray, current: np.ndarray, step: np.ndarray, cycle: np.ndarray,
+                 dq_ah: np.ndarray | None, counter: str,
+                 vendor: pd.DataFrame | None) -> tuple[dict, str | None]:
+    """(what an import keeps in the run's provenance, warning or None). With the file's
+    counter: "counter_segments" (the counter per segment, from which the analysis rebuilds
+    it) and "counter_check" (per cycle of the file, both figures each way and the integrated
+    current's relative difference); with only a vendor cycle table, "counter_check" against
+    that. Segments the counter never moved in are rest here (idle_samples)."""
+    if len(t) == 0 or (dq_ah is None and vendor is None):
+        return {}, None
+    current = np.asarray(current, dtype=float)
+    charge = current * sample_durations(t, current, step) / 3600.0
+    out: dict = {}
+    if dq_ah is not None:
+        charge[idle_samples(current, step, dq_ah)] = 0.0
+        reference = per_cycle(dq_ah, cycle)
+        out["counter_segments"] = counter_segments(current, step, dq_ah)
+        source = f"the instrument's counter {counter}".rstrip()
+    else:
+        reference = table_from_records(vendor)
+        if reference is None:
+            return {}, None
+        source = "the vendor's cycle table"
+    check = compare(reference, per_cycle(charge, cycle))
+    out["counter_check"] = check.to_dict("records")
+    out["counter_source"] = source
+    return out, describe(source, check)[1]

@@ -154,21 +154,21 @@ def cycle_summary(t: np.ndarray, current: np.ndarray, voltage: np.ndarray, cycle
                   basis: CellBasis = CellBasis(), ce_convention: str = "discharge/charge",
                   reference_cycle: int | None = None, ce_from_cycle: int = 2, min_current_a: float = 0.0,
                   rate_tolerance: float = 0.05, step: np.ndarray | None = None, dq_Ah: np.ndarray | None = None,
-                  counter: str = "", reference: pd.DataFrame | None = None,
-                  reference_source: str = "", idle: np.ndarray | None = None) -> CyclingSummary:
+                  counter: str = "", reference: pd.DataFrame | None = None, reference_source: str = "",
+                  counter_segments: list[list[float]] | None = None) -> CyclingSummary:
     """Per-cycle table of a run. Current in A, positive = charge (BDF); time in s;
     voltage in V. Capacity is the integral of |I| dt, energy of V |I| dt, each sample's
     current credited over the interval segments.sample_durations gives it (the file's
     `step` marks segments too) at the mean voltage of that interval.
 
     Where the instrument counted the charge itself, that count is the reference: `dq_Ah`
-    per sample (the counter named `counter`), or a per-cycle `reference` table (cycle,
+    per sample (the counter named `counter`), the same counter kept per segment by an import
+    (`counter_segments`: counters.counter_segments), or a per-cycle `reference` table (cycle,
     charge_mAh, discharge_mAh: a stored counter table or the vendor's cycle table, named
     by `reference_source`). The capacities (and CE, retention) then use it; a note says
     which was used and how far the integrated current is from it, a warning above 0.5 %.
-    Samples over which the counter saw no charge pass (dq_Ah == 0, or `idle` True: an
-    imported run's stored counter_idle_steps) count as rest, whatever the current column
-    says (an EIS step's mean AC current).
+    Segments over which the counter saw no charge pass count as rest, whatever the current
+    column says (an EIS step's mean AC current: counters.idle_samples).
 
     reference_cycle (default: the first with a delivered capacity) is the base of
     retention; average CE runs over cycles ce_from_cycle..N that have both halves."""
@@ -182,13 +182,14 @@ def cycle_summary(t: np.ndarray, current: np.ndarray, voltage: np.ndarray, cycle
         k = int(np.argmin(dt))
         raise ValueError(f"time goes backwards at sample {k} ({t[k - 1]:g} s -> {t[k]:g} s)")
     labels = current
-    if dq_Ah is not None or idle is not None:
+    moved = dq_Ah
+    if counter_segments is not None:
+        moved = np.zeros(t.size)
+        moved[[int(seg[0]) for seg in counter_segments if 0 <= int(seg[0]) < t.size]] = 1.0
+    if moved is not None:
         # where the counter saw no charge pass the cell rested, whatever the current column
-        # says (an EIS step's mean AC current): such samples must not open half cycles
-        still = np.zeros(current.size, dtype=bool) if idle is None else np.asarray(idle, dtype=bool)
-        if dq_Ah is not None:
-            still = still | (np.asarray(dq_Ah, dtype=float) == 0.0)
-        labels = np.where(still, 0.0, current)
+        # says (an EIS step's mean AC current): such segments must not open half cycles
+        labels = np.where(counters.idle_samples(current, step, moved), 0.0, current)
     cyc, direction, notes = label_cycles(labels, cycle, ce_convention, min_current_a)
     warnings: list[str] = []
     if t.size == 0:
@@ -234,7 +235,11 @@ def cycle_summary(t: np.ndarray, current: np.ndarray, voltage: np.ndarray, cycle
         v_avg = e * 1000.0 / q
         i_avg = q * 3600.0 / busy                              # mA
     check = None
-    if reference is not None and dq_Ah is None and (cycle is None or not np.array_equal(cyc, cycle)):
+    if counter_segments is not None:
+        # an imported run's counter, kept per segment: summed over the cycles numbered here
+        reference = counters.segment_reference(counter_segments, cyc)
+        reference_source = f"the instrument's counter {counter}".rstrip()
+    elif reference is not None and dq_Ah is None and (cycle is None or not np.array_equal(cyc, cycle)):
         # the table counts the file's cycles; these were numbered here, so they do not match
         notes.append(f"{reference_source} counts the file's cycles, which were renumbered here: "
                      "the capacities are the integrated current")

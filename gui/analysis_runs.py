@@ -29,7 +29,7 @@ import cell
 from acquisition.alarms import DETECTORS, detectors_for
 from analysis.cell_type import CellGuess, guess_cell_type, trace_detectors
 from analysis.cycling import CellBasis, cycle_summary, label_cycles
-from analysis.counters import stored_reference
+from analysis.counters import reference_arguments
 from analysis.dqdv import dqdv, voltage_profiles
 from analysis.eis import DEFAULT_CIRCUIT, fit_circuit
 from analysis.gitt import gitt
@@ -328,10 +328,9 @@ def compute(kind: str, run: RunData, options: dict, progress: Progress = _no_pro
         table = plate_strip_table(s["t"], s["current"], s["voltage"], s["step"], s["cycle"])
         return PlateStripResult(table, s["t"] / 3600.0, s["voltage"])
     if kind == "cycling":
-        reference, source, idle = stored_reference(run.provenance)   # an imported file's own counter
         summary = cycle_summary(s["t"], s["current"], s["voltage"], s["cycle"], basis=b.cell_basis(),
-                                ce_convention=b.ce_convention, step=s["step"], reference=reference,
-                                reference_source=source, idle=np.isin(s["step"], idle))
+                                ce_convention=b.ce_convention,
+                                **reference_arguments(run.columns(), run.provenance))   # an imported file's counter
         summary.notes += basis_notes(run)
         return summary
     if kind == "dqdv":

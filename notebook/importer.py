@@ -23,9 +23,10 @@ import numpy as np
 import pandas as pd
 
 import resources
+from analysis.counters import import_check
+from analysis.segments import sample_durations
 from cell import empty_stack
 from notebook.basis import IMPORTED_TEMPLATE
-from notebook.charge_check import credited_durations, import_check
 from notebook.errors import NotebookError
 from notebook.formats import FormatError, Spectrum, TimeSeries, read_any
 from notebook.jsontext import dumps
@@ -104,13 +105,13 @@ def _integers(path: Path, frame: pd.DataFrame, name: str) -> np.ndarray | None:
 
 def step_summaries(samples: np.ndarray) -> list[dict]:
     """run_steps rows: per step its cycle, mean current, span, charge |I|dt in mAh and
-    voltages. Each sample's current is credited over the interval charge_check.
-    credited_durations gives it (the rule of analysis.segments.sample_durations): never
-    from t = 0, never across a step change at the next step's current."""
+    voltages. Each sample's current is credited over the interval the analysis credits it
+    (analysis.segments.sample_durations): never from t = 0, never across a step change at
+    the next step's current."""
     if samples.size == 0:
         return []
     t, current, voltage = samples["t"], samples["current"], samples["voltage"]
-    dt = credited_durations(t, current, samples["step"])
+    dt = sample_durations(t, current, samples["step"])
     starts = np.concatenate(([0], np.flatnonzero(np.diff(samples["step"])) + 1))
     ends = np.concatenate((starts[1:], [samples.size]))
     n = ends - starts
@@ -174,8 +175,8 @@ def import_file(nb: Notebook, path: str | Path, *, build_id: int | None = None, 
     if series is not None:
         # the file's own counter (or cycle table) against the integrated current, per cycle
         dq = series.frame["dq_Ah"].to_numpy(dtype=float) if "dq_Ah" in series.frame else None
-        checked, disagrees = import_check(samples, dq, str(series.meta.get("counter", "")),
-                                          series.meta.get("vendor_cycles"))
+        checked, disagrees = import_check(samples["t"], samples["current"], samples["step"], samples["cycle"], dq,
+                                          str(series.meta.get("counter", "")), series.meta.get("vendor_cycles"))
         provenance["import"].update(checked)
         if disagrees:
             warnings.append(disagrees)

@@ -14,7 +14,7 @@ ALLOWED = {  # package -> packages of ours it may import (resources is shared da
     "cell": {"resources"},
     "instruments": {"cell", "resources"},
     "acquisition": {"cell", "instruments", "analysis", "notebook", "resources"},
-    "notebook": {"cell", "resources"},
+    "notebook": {"cell", "analysis", "resources"},   # analysis: the charge rule and counter check, pure functions
     "analysis": set(),
     # the command line: gui only for gui.analysis_runs, the Qt-free loader the analysis view shares
     "cli": {"cell", "instruments", "acquisition", "notebook", "analysis", "gui", "resources"},

@@ -85,6 +85,7 @@ def test_a_reading_command_never_creates_a_notebook(tmp_path, home, args):
     assert not typo.exists() and not list(tmp_path.glob("typo.sqlite*"))
 
 
+@pytest.mark.skipif(sys.platform != "linux", reason="XDG_DATA_HOME moves the user data folder on Linux only")
 def test_runs_without_a_notebook_says_where_it_looked(tmp_path, home):
     one_error_line(main("runs", env=home), f"no notebook at {default_notebook(tmp_path)}")
     assert not (tmp_path / "xdg").exists()                        # not even the folder

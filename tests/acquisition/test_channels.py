@@ -106,8 +106,9 @@ def run_alone(path, index, template, seed):
 
 
 class FaultAfter:
-    """A listener that takes channel `index`'s SMU down (and drops its session) once the run
-    has `n` samples: in the engine's own thread, so at the same point of the run every time."""
+    """A listener that makes channel `index`'s SMU refuse its next source command once the
+    run has `n` samples: in the engine's own thread, so at the same point of the run every
+    time. (A refused command fails the run at once; an instrument gone takes its timeouts.)"""
 
     def __init__(self, manager, index, n):
         self.manager, self.index, self.n, self.seen, self.done = manager, index, n, 0, False
@@ -117,8 +118,7 @@ class FaultAfter:
         if not self.done and self.seen >= self.n:
             self.done = True
             server = self.manager.channel(self.index).session.engine.bench.servers["smu"]
-            server.inject("down")
-            server.inject("disconnect")
+            server.inject("error", match=":SOUR:CURR")
 
     def on_event(self, event):
         pass

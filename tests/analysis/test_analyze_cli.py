@@ -125,6 +125,21 @@ def test_dqdv_peaks_of_chosen_cycles(bench_run):
                                  key=lambda q: q["dqdv_mAh_V"])["voltage_V"] for p in peaks}
     # at C/2 (cycle 11) the main oxidation peak sits higher and the reduction peak lower than at C/10
     assert charge[11] > charge[2] and discharge[11] < discharge[2]
+    # ... and where: at the simulated NMC's OCV peaks (3.682 and 3.976 V) +- I x R, worked out
+    # in tests/nmc_ocv.py; to one 5 mV dV bin of the analysis
+    from nmc_ocv import ir_drop_v, ocv_peak_voltages
+    main, upper = ocv_peak_voltages()[[0, 3]]
+    near = {(p["cycle"], p["direction"], round(p["voltage_V"], 3)) for p in peaks}
+
+    def found(cycle, direction, volts):
+        return any(c == cycle and d == direction and abs(v - volts) <= 0.005 for c, d, v in near)
+
+    assert found(2, "charge", main + ir_drop_v(0.1, 2)) and found(2, "discharge", main - ir_drop_v(0.1, 2))
+    assert found(2, "charge", upper + ir_drop_v(0.1, 2)) and found(2, "discharge", upper - ir_drop_v(0.1, 2))
+    assert charge[2] == pytest.approx(main + ir_drop_v(0.1, 2), abs=0.005)
+    assert discharge[11] == pytest.approx(main - ir_drop_v(0.5, 11), abs=0.005)
+    # at C/2 the surface offset smears the 3.68 V step of the charge: its tallest peak is the upper one
+    assert charge[11] == pytest.approx(upper + ir_drop_v(0.5, 11), abs=0.005)
 
 
 def test_closed_loop_gitt_recovers_the_diffusivities(bench_run):

@@ -67,7 +67,11 @@ def symmetric_cell(noise=0.001, seed=3):
     area = 1.0
     true = [1.0, 6.7, 1e-6, 0.9, 2 * 0.58 / area, 1e-3, 0.85]
     f = np.geomspace(1e6, 0.1, 60)
-    z = Circuit("R0-p(R1,CPE1)-p(R2,CPE2)").impedance(true, f)
+    # written out here, not made by the Circuit under test: R0 in series with two arcs,
+    # each R || CPE with Z_CPE = 1 / (Q (j w)^n), so R / (1 + R Q (j w)^n)
+    r0, r1, q1, n1, r2, q2, n2 = true
+    jw = 1j * 2 * np.pi * f
+    z = r0 + r1 / (1 + r1 * q1 * jw ** n1) + r2 / (1 + r2 * q2 * jw ** n2)
     rng = np.random.default_rng(seed)
     return f, z * (1 + noise * rng.standard_normal(f.size)), area, true
 

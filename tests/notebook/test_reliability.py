@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import select
 import signal
 import sqlite3
@@ -60,6 +59,10 @@ def read_available(fd: int) -> bytes:
 KILL_SEEDS = [0, 1, 2, 3] + [pytest.param(seed, marks=pytest.mark.long) for seed in range(4, 13)]
 
 
+POSIX_ONLY = "Windows has no SIGSTOP or SIGKILL, and select() there takes sockets, not pipes"
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason=POSIX_ONLY)
 @pytest.mark.parametrize("seed", KILL_SEEDS)
 def test_sigkill_mid_run_loses_at_most_the_last_second(db_path, seed):
     # seed 0 kills 4 s in; the long variants (pytest --long) at seeded random points
@@ -117,12 +120,15 @@ def test_sigkill_mid_run_loses_at_most_the_last_second(db_path, seed):
 
 
 def limit_file_size(limit: int):
+    import resource      # Unix-only: imported where it is needed, so the module loads on Windows
+
     def apply() -> None:
         # Python ignores SIGXFSZ, so a write past the limit fails with EFBIG as on a full quota
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
     return apply
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="a file-size limit (setrlimit, preexec_fn) is Unix-only")
 def test_a_disk_that_fills_up_stops_the_run_with_a_clear_message(db_path):
     Notebook(db_path).close()
     limit = db_path.stat().st_size + 10 * 2**20       # room for a few commits (~3 MB each at full speed), not for 20 MB
