@@ -126,7 +126,8 @@ def main() -> None:
     worst = max(faulted, key=faulted.get)
     print(json.dumps({"figure": "longest GUI stall through a bench fault", "value": faulted[worst] * 1e3, "unit": "ms",
                       "baseline": max(idle.values()) * 1e3, "ratio": faulted[worst] / max(idle.values()),
-                      "goal": f"< 200 ms (worst: {worst})"}))
+                      "goal": f"< 200 ms (worst: {worst})",
+                      "per_fault_ms": {name: [round(idle[name] * 1e3), round(faulted[name] * 1e3)] for name in FAULTS}}))
 
 
 if __name__ == "__main__":

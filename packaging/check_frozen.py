@@ -4,7 +4,9 @@
    the bundle, and the notebook and settings resolve to the user data directory;
 2. `solidstack --smoke OUT.png` (the windowed executable operators start), headless on
    Qt's offscreen platform: exits 0 and writes a PNG screenshot of live data;
-3. neither run wrote anything into the bundle folder.
+3. `solidstack-console import` of one real file per bundled reader (tests/data): each
+   format's library (NewareNDA, access-parser, openpyxl...) made it into the bundle;
+4. none of these runs wrote anything into the bundle folder.
 It prints the bundle's size. Exit status 0 only if every check passed.
 
     python packaging/check_frozen.py [DIST_DIR]      (default: dist/solidstack)
@@ -20,6 +22,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 EXE = ".exe" if sys.platform == "win32" else ""
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+DATA = ROOT / "tests" / "data"
+# one real file per reader whose library the bundle must carry (Parquet and EC-Lab .mpr
+# need optional extras the build leaves out, and say so)
+READERS = ["cycling/20160805_test001_45_cc_01.res", "cycling/sample_data_arbin.csv", "cycling/maccor_two.txt",
+           "cycling/TestFile.nda", "cycling/test.ndax", "cycling/neware_uio.csv",
+           "cycling/nw_regular_export_ife_example.csv", "cycling/SINTEF__LiGrR2032__2024-04-30__25degC__Landt.csv",
+           "cycling/batmo_bdf.csv", "cycling/Sample_data_biologic_no_header.mpt", "eis/exampleDataBioLogic.mpt",
+           "eis/exampleDataGamry.DTA", "eis/exampleDataZPlot.z", "eis/exampleDataVersaStudio.par",
+           "eis/exampleData.csv"]
 
 
 def files_in(folder: Path) -> dict[Path, int]:
@@ -56,6 +67,11 @@ def check(dist: Path) -> list[str]:
             failures.append(f"--smoke exited {result.returncode}")
         if not shot.is_file() or shot.read_bytes()[:8] != PNG_MAGIC:
             failures.append(f"--smoke wrote no PNG screenshot to {shot}")
+        notebook = Path(tmp) / "imports.sqlite"
+        for name in READERS:
+            result = run([str(console), "import", str(DATA / name), "--db", str(notebook), "--json"], env, timeout=300)
+            if result.returncode != 0:
+                failures.append(f"import of {name} exited {result.returncode}")
     after = files_in(dist)
     changed = sorted(str(p.relative_to(dist)) for p in before.keys() | after.keys() if before.get(p) != after.get(p))
     if changed:

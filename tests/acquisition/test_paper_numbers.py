@@ -9,6 +9,7 @@ import pytest
 import cell
 from acquisition.protocol import preset
 from acquisition.session import prepare_run
+from instruments.sim.full_cell import SHORT_SPREAD
 from notebook import Notebook
 
 
@@ -74,14 +75,15 @@ def test_full_cell_without_interlayer_soft_shorts_on_first_charge_near_3_7_v(db_
     samples = nb.samples(engine.run_id)
     at = samples[event["sample_index"]]
     assert at["step"] == 0 and at["cycle"] == 1                  # the first charge
-    assert at["voltage"] == pytest.approx(3.7, abs=0.1)
+    # Fig 3f: near 3.7 V; seeds 0-5 gave 3.687 to 3.697 V (the OCV where the short falls, 2 mV
+    # flicker): 20 mV (was 100 mV)
+    assert at["voltage"] == pytest.approx(3.7, abs=0.02)
     charged = specific(stack, at["t"] * at["current"] / 3.6)
     # The model draws each cell's short point as 41 mAh/g x (1 + 5 % x N(0, 1)), so the paper's
     # figure holds only to the model's spread (seeds 0-5 drew 39.4 to 45.2); the detector is
     # judged against the point this cell actually shorted at, which is known exactly: it
     # fired 90 to 140 s later on seeds 0-5 (five flicker falls of 10 s samples), here bounded
     # by 200 s of C/10 charge = 1.11 mAh/g (was: 41 +- 15 %, whatever the cell drew).
-    from instruments.sim.full_cell import SHORT_SPREAD
     model = engine.bench.emulators["smu"].cell
     drawn = specific(stack, model.params.short_at_mAh_cm2 * stack.area_cm2)
     assert drawn == pytest.approx(41.0, rel=3 * SHORT_SPREAD)

@@ -41,7 +41,14 @@ def test_collapse_trips_at_the_first_collapsed_sample():
     assert trip.index == 20000
     assert trip.t_s == t[20000]
     assert trip.detected_index == 20000 + HardShortSettings().hold_samples - 1
-    assert trip.evidence["ratio"] == pytest.approx(0.3 / 16.0, rel=0.3)
+    # the evidence, by hand from the samples: the apparent resistance |V / I| at the onset and
+    # at the trip, over a baseline that lies within the polarisation this record was made with
+    # (16 ohm x 0.7 .. 1.0 inside a half cycle)
+    d = trip.detected_index
+    assert trip.evidence["apparent_ohm_at_onset"] == abs(v[20000] / i[20000])
+    assert trip.evidence["apparent_ohm_at_trip"] == abs(v[d] / i[d])
+    assert 16.0 * 0.7 <= trip.evidence["baseline_ohm"] <= 16.0
+    assert trip.evidence["ratio"] == pytest.approx(abs(v[d] / i[d]) / trip.evidence["baseline_ohm"], rel=1e-12)
     assert "hard short" in trip.message
 
 

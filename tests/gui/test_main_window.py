@@ -35,7 +35,8 @@ def test_build_run_monitor_alarm_and_acknowledge(qtbot, window, db_path):
     qtbot.waitUntil(lambda: window.analysis.primary == run_id and not window.analysis.busy, timeout=30000)
     per_cycle = window.analysis.pages["plate-strip"].tables()["per cycle"]
     assert len(per_cycle) >= 2
-    assert per_cycle["Plated (mAh)"].iloc[0] == pytest.approx(0.16, rel=0.01)
+    # 0.16 mA for 1 h, to one 1 s sample (0.16 / 3600 mAh)
+    assert per_cycle["Plated (mAh)"].iloc[0] == pytest.approx(0.16, abs=0.16 / 3600)
     qtbot.mouseClick(window.banner.ack, QtCore.Qt.MouseButton.LeftButton)
     assert not window.banner.isVisible()
     with Notebook(db_path, read_only=True) as nb:
