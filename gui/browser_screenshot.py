@@ -22,7 +22,7 @@ from gui.browser import NotebookBrowser  # noqa: E402
 from notebook import Notebook  # noqa: E402
 from notebook.importer import import_file  # noqa: E402
 
-SHARED_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+TEST_DATA = Path(__file__).resolve().parent.parent / "tests" / "data"   # real files, with their licences
 
 
 def demo_notebook(path: Path) -> Notebook:
@@ -40,7 +40,7 @@ def demo_notebook(path: Path) -> Notebook:
         finally:
             session.close()
     for name in ("nw_regular_export_ife_example.csv", "SINTEF__LiGrR2032__2024-04-30__25degC__Landt.bdf.csv"):
-        import_file(nb, SHARED_DATA / "cycling" / name, operator="SINTEF" if "SINTEF" in name else "")
+        import_file(nb, TEST_DATA / "cycling" / name, operator="SINTEF" if "SINTEF" in name else "")
     nb.add_note("Li foil wrinkled at one edge; trimmed before stacking", build_id=2, author="CW")
     nb.add_note("voltage noise from 3 h: fixture screw re-torqued", run_id=2, author="CW")
     nb.add_tag("paper-fig3", run_id=1)

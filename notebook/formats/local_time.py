@@ -54,8 +54,13 @@ def aware_start(started: datetime) -> dict:
 def local_start(table: Table, column: str, t_s: np.ndarray) -> tuple[dict, list[str]]:
     """(meta, warnings) from a table's column of local date-times and its test time."""
     stamps = table.text(column)
-    first = _parse_column(stamps.iloc[0], stamps.iloc[-1], float(t_s[-1] - t_s[0]))
-    if first is None:
-        return {}, [f"{table.path.name}: the {column!r} column ({stamps.iloc[0]!r}) is not a date and time "
-                    "SolidStack reads; the start time is unknown"]
-    return naive_start(table.path.name, first - timedelta(seconds=float(t_s[0])))
+    return stamps_start(table.path.name, column, stamps.iloc[0], stamps.iloc[-1], t_s)
+
+
+def stamps_start(name: str, column: str, first: str, last: str, t_s: np.ndarray) -> tuple[dict, list[str]]:
+    """(meta, warnings) from the first and last records' local date-times and the test time."""
+    started = _parse_column(first, last, float(t_s[-1] - t_s[0]))
+    if started is None:
+        return {}, [f"{name}: the {column!r} column ({first!r}) is not a date and time SolidStack reads; "
+                    "the start time is unknown"]
+    return naive_start(name, started - timedelta(seconds=float(t_s[0])))

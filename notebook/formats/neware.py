@@ -15,9 +15,11 @@ import pandas as pd
 
 from notebook.formats.common import FormatError, TimeSeries, first_bad_number, is_number
 from notebook.formats.counters import per_step_counter_dq, step_starts
+from notebook.formats.local_time import stamps_start
 
 CYCLE_HEADER = "Cycle Index"
 RECORD_FIELDS = {"time": "Total Time", "current": "Current(A)", "voltage": "Voltage(V)"}
+DATE_FIELD = "Date"
 COUNTER_FIELD = "Capacity(Ah)"     # charge since the step began, whichever way
 VENDOR_FIELDS = {"charge_mAh": "Chg. Cap.(Ah)", "discharge_mAh": "DChg. Cap.(Ah)", "ce": "Chg.-DChg. Eff(%)",
                  "charge_Wh": "Chg. Energy(Wh)", "discharge_Wh": "DChg. Energy(Wh)"}
@@ -83,6 +85,8 @@ def read_neware_csv(path: str | Path) -> TimeSeries:
         raise FormatError(path, "no record rows (lines starting ',,')")
     if COUNTER_FIELD in record_header:
         columns["counter"] = record_header.index(COUNTER_FIELD)
+    if DATE_FIELD in record_header:
+        columns["date"] = record_header.index(DATE_FIELD)
     records = pd.read_csv(io.StringIO("\n".join(record_rows)), header=None, dtype=str,
                           usecols=list(columns.values()))
     first_line = np.asarray(record_lines)
@@ -115,8 +119,14 @@ def read_neware_csv(path: str | Path) -> TimeSeries:
         raise FormatError(path, "total time goes backwards; expected it to rise through the file",
                           line=record_lines[k], field_name=RECORD_FIELDS["time"])
     meta["vendor_cycles"] = _vendor_table(path, cycle_header, cycle_rows)
+    warnings = []
+    if "date" in columns:
+        # the cycler PC's wall clock on each record: the test started at the first less its test time
+        dates = records[columns["date"]].fillna("")
+        started, warnings = stamps_start(path.name, DATE_FIELD, dates.iloc[0], dates.iloc[-1], t)
+        meta.update(started)
     kept = ["t_s", "current_A", "voltage_V", "cycle", "step"] + (["dq_Ah"] if "dq_Ah" in frame else [])
-    return TimeSeries(frame[kept], path, meta=meta)
+    return TimeSeries(frame[kept], path, warnings=warnings, meta=meta)
 
 
 def _vendor_table(path: Path, header: list[str], rows: list[tuple[int, list[str]]]) -> pd.DataFrame:

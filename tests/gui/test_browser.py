@@ -154,7 +154,10 @@ def test_export_and_import_from_the_browser(browser, lab, tmp_path, db_path):
     assert browser.status.text() == f"Exported to {out}"
     run_id = browser.import_path(TEST_DATA / "cycling" / "nw_regular_export_ife_example.csv")
     assert browser.selected_run_ids() == [run_id] and listed(browser)[0] == run_id
-    assert browser.status.text() == f"Imported nw_regular_export_ife_example.csv as run {run_id}."
+    # the import's stored warning (the start taken in this computer's zone) follows the result
+    status = browser.status.text()
+    assert status.startswith(f"Imported nw_regular_export_ife_example.csv as run {run_id}.\nwarning: ")
+    assert "taken as this computer's zone" in status
     bad = tmp_path / "bad.csv"
     bad.write_text("Test Time / s,Voltage / V,Current / A\n0,3.7,0.1\n1,x,0.1\n")
     assert browser.import_path(bad) is None

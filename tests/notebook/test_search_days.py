@@ -43,3 +43,14 @@ def test_local_days_are_turned_into_utc_instants(db_path, berlin_winter):
         assert found(date(2026, 12, 2), date(2026, 12, 2)) == 1
         # the command line's UTC days still see it on the 1st
         assert len(nb.find_runs(RunQuery(since=date(2026, 12, 1), until=date(2026, 12, 1)))) == 1
+
+
+def test_an_imported_neware_export_starts_when_its_first_record_says(db_path, berlin_winter):
+    """The nested export stamps each record with the cycler PC's clock (no zone): the first
+    record, 2026-03-06 12:37:25 at test time 0, is 11:37:25 UTC in Berlin's winter."""
+    from conftest import TEST_DATA
+    from notebook.importer import import_file
+    with Notebook(db_path) as nb:
+        result = import_file(nb, TEST_DATA / "cycling" / "nw_regular_export_ife_example.csv")
+        assert nb.run(result.run_id)["started_utc"] == "2026-03-06T11:37:25+00:00"
+        assert any("taken as this computer's zone (UTC+01:00)" in w for w in result.warnings)
