@@ -61,9 +61,12 @@ def open_notebook(path: Path | None, read_only: bool = False):
         path = notebook_path(None)
         path.parent.mkdir(parents=True, exist_ok=True)   # the user data folder, on first use
     try:
-        return Notebook(path, read_only=read_only)
+        nb = Notebook(path, read_only=read_only)
     except NotebookError as exc:
         raise CliError(str(exc)) from None
+    if nb.notice:       # e.g. read as a snapshot: its folder is not writable
+        print(f"note: {nb.notice}", file=sys.stderr)
+    return nb
 
 
 # -- argument types: argparse turns their ArgumentTypeError into one line and exit status 2 --

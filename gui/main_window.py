@@ -113,7 +113,8 @@ class MainWindow(QtWidgets.QMainWindow):
             self.set_status(f"Runs {notebook.live_elsewhere} are being written by another SolidStack on this notebook "
                             "right now; they are left as they are.")
         elif notebook.read_only:
-            self.set_status(f"{notebook.path} is open read-only: browse, analyse, replay and export; nothing is changed.")
+            self.set_status(f"{notebook.path} is open read-only: browse, analyse, replay and export; nothing is changed."
+                            + (f" Note: {notebook.notice}." if notebook.notice else ""))
         else:
             self.set_status("Ready.")
         self.resize(1280, 780)

@@ -33,6 +33,9 @@ def read_header(path: Path, expected: str) -> list[str]:
         raise FormatError(path, f"cannot be read: {exc.strerror}") from None
     if not head.strip():
         raise FormatError(path, f"the file is empty; expected {expected}")
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        raise FormatError(path, f"UTF-16 text, as Excel's 'Unicode text' writes it; this format is UTF-8: save it as "
+                          f"'CSV UTF-8' (or plain CSV) and import that; expected {expected}", line=1)
     end = head.find(b"\n")
     if end < 0 and len(head) > MAX_LINE_BYTES:
         raise FormatError(path, f"the header line is longer than {MAX_LINE_BYTES:,} bytes; expected {expected}", line=1)

@@ -173,7 +173,7 @@ def _read_header(table: MptTable) -> None:
                 meta["step_techniques"] = {ns: kind for ns, kind in enumerate(kinds) if kind}
             elif line.startswith("Loop ") and " from point number " in line:
                 words = line.split()          # 'Loop 0 from point number 0 to 20'
-                if words[-3].isdigit() and words[-1].isdigit():
+                if words[-3].isdecimal() and words[-1].isdecimal():
                     loops.append((int(words[-3]), int(words[-1])))
             continue
         if key == "Acquisition started on" and "started_utc" not in meta:

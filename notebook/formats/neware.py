@@ -71,11 +71,11 @@ def read_neware_csv(path: str | Path) -> TimeSeries:
         elif line.startswith(","):
             fields = line.split(",")
             step += 1
-            if len(fields) < 3 or not fields[1].strip().isdigit():
+            if len(fields) < 3 or not fields[1].strip().isdecimal():
                 raise FormatError(path, f"expected a step row ',step index,...', found {line[:40]!r}", line=number)
         elif line.strip():
             fields = line.split(",")
-            if not fields[0].strip().isdigit():
+            if not fields[0].strip().isdecimal():
                 raise FormatError(path, f"expected a cycle row starting with the cycle index, found {line[:40]!r}", line=number)
             cycle = int(fields[0])
             cycle_rows.append((number, fields[:len(cycle_header)]))

@@ -194,7 +194,7 @@ def read_neware_binary(path: str | Path) -> TimeSeries:
     out = pd.DataFrame({"t_s": t, "current_A": frame["Current(mA)"].to_numpy(dtype=float) / 1000.0,
                         "voltage_V": frame["Voltage"].to_numpy(dtype=float),
                         "cycle": frame["Cycle"].to_numpy(dtype=np.int64), "step": step})
-    temperatures = sorted((c for c in frame.columns if c[:1] == "T" and c[1:].isdigit()), key=lambda c: int(c[1:]))
+    temperatures = sorted((c for c in frame.columns if c[:1] == "T" and c[1:].isdecimal()), key=lambda c: int(c[1:]))
     for k, name in enumerate(temperatures):
         values = frame[name].to_numpy(dtype=float)
         if np.isfinite(values).any():

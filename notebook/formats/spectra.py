@@ -298,7 +298,7 @@ def read_versastudio_par(path: str | Path) -> list[Spectrum]:
     out = []
     for number, (definition, end) in enumerate(segments, start=1):
         names = [c.strip() for c in lines[definition].partition("=")[2].split(",")]
-        if names and names[-1].isdigit():
+        if names and names[-1].isdecimal():
             names.pop()                       # a count after the last name, not a column
         try:
             kf, kr, ki = (names.index(n) for n in VERSASTUDIO_NAMES)

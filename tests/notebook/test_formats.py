@@ -108,3 +108,23 @@ def test_missing_file_and_unknown_csv(tmp_path):
     path.write_text("a,b,c\n1,2,3\n")
     with pytest.raises(FormatError, match="line 1: expected a BDF header"):
         read_timeseries(path)
+
+
+def test_a_superscript_cycle_index_is_a_clear_error(tmp_path):
+    """'²' passes str.isdigit() but not int(): it was a ValueError traceback."""
+    lines = (CYCLING / "nw_regular_export_ife_example.csv").read_text(encoding="utf-8-sig").splitlines()
+    cells = lines[3].split(",")
+    cells[0] = "²"
+    lines[3] = ",".join(cells)
+    path = tmp_path / "neware.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(FormatError, match="line 4: expected a cycle row starting with the cycle index, found '²"):
+        read_timeseries(path)
+
+
+def test_a_utf16_bdf_file_says_what_it_is(tmp_path):
+    path = tmp_path / "excel.csv"
+    path.write_text((CYCLING / "sample.bdf.csv").read_text(), encoding="utf-16")
+    with pytest.raises(FormatError, match="line 1: UTF-16 text, as Excel's 'Unicode text' writes it; this format is "
+                                          "UTF-8: save it as 'CSV UTF-8'"):
+        read_timeseries(path)
