@@ -8,7 +8,6 @@ origin "original", and the re-evaluated ones as origin "replay". Nothing is writ
 Seeking restarts the detectors at the new position: they judge what is played."""
 from __future__ import annotations
 
-import json
 import math
 import threading
 import time

@@ -8,11 +8,8 @@ table (the library the reader falls back on). Medians of 3 repeats.
 Prints JSON lines in the format benchmarks/run_all.py collects."""
 from __future__ import annotations
 
-import json
-import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -20,22 +17,15 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 from notebook import Notebook  # noqa: E402
+from timing import median_time, report  # noqa: E402
 from notebook.formats.arbin import read_arbin_res  # noqa: E402
 from notebook.importer import import_file  # noqa: E402
 
-REPEATS = 3
 ROWS = 1_000_000
 RES = ROOT / "tests" / "data" / "cycling" / "20160805_test001_45_cc_01.res"
 
-
-def median_time(fn) -> float:
-    times = []
-    for _ in range(REPEATS):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def write_bdf(path: Path) -> None:
@@ -52,10 +42,6 @@ def write_bdf(path: Path) -> None:
         "Charging Capacity / Ah": np.where(current > 0, q, 0.0), "Discharging Capacity / Ah": np.where(current < 0, q, 0.0)})
     frame.to_csv(path, index=False, float_format="%.9g")
 
-
-def report(figure: str, value: float, unit: str, baseline: float | None) -> None:
-    print(json.dumps({"figure": figure, "value": value, "unit": unit, "baseline": baseline,
-                      "ratio": None if baseline is None else value / baseline, "goal": ""}))
 
 
 def main() -> int:

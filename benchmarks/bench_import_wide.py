@@ -7,22 +7,20 @@ for the other. Medians of 3 repeats; files are generated in a temporary folder a
 Prints JSON lines in the format benchmarks/run_all.py collects."""
 from __future__ import annotations
 
-import json
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 from notebook.formats import FormatError  # noqa: E402
+from timing import median_time, report  # noqa: E402
 from notebook.formats.bdf import read_bdf  # noqa: E402
 
-REPEATS = 3
 TALL_ROWS = 3_000_000
 HEADER = "Test Time / s,Voltage / V,Current / A"
 
@@ -40,14 +38,6 @@ elif {which!r} == "bdf":
 print(next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM")) / 1024)
 """
 
-
-def median_time(fn) -> float:
-    times = []
-    for _ in range(REPEATS):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def refused(path: Path) -> None:
@@ -74,10 +64,6 @@ def write_tall(path: Path) -> None:
             v = 3.0 + rng.random(k.size)
             fh.writelines(f"{t}.25,{x:.6f},0.001250,{t // 20_000 + 1},{t // 10_000 + 1},25.1\n" for t, x in zip(k, v))
 
-
-def report(figure: str, value: float, unit: str, baseline: float | None, goal: str) -> None:
-    print(json.dumps({"figure": figure, "value": value, "unit": unit, "baseline": baseline,
-                      "ratio": None if baseline is None else value / baseline, "goal": goal}))
 
 
 def main() -> None:

@@ -5,7 +5,6 @@ output stripped of terminal control characters."""
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import re
 import sys

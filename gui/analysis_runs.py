@@ -15,7 +15,6 @@ are those the run engine ran, rebuilt from the run's provenance
 from __future__ import annotations
 
 import functools
-import json
 import math
 import typing
 from collections.abc import Callable

@@ -4,7 +4,6 @@ A value that is not a positive number, or a refused change, is shown in one line
 nothing is written."""
 from __future__ import annotations
 
-import json
 import math
 
 from PySide6 import QtCore, QtWidgets

@@ -10,7 +10,6 @@ transaction; a refused value or a failed write changes nothing.
 """
 from __future__ import annotations
 
-import json
 import math
 import sqlite3
 

@@ -23,7 +23,6 @@ complete, so an interrupted export never leaves a half-written file under OUT's 
 from __future__ import annotations
 
 import importlib
-import json
 import os
 import re
 import tempfile

@@ -31,6 +31,23 @@ def pytest_collection_modifyitems(config, items):
                 item.add_marker(skip)
 
 
+class QuietListener:
+    """A run listener (acquisition.engine.RunListener) that ignores everything: tests
+    subclass it and override the one callback they use."""
+
+    def on_batch(self, samples) -> None:
+        pass
+
+    def on_event(self, event) -> None:
+        pass
+
+    def on_status(self, status, message) -> None:
+        pass
+
+    def on_spectrum(self, spectrum) -> None:
+        pass
+
+
 def table_counts(db_path) -> dict[str, int]:
     """Rows in every table of a notebook, read through a plain read-only connection: equal
     before and after a refused import means it left nothing behind."""

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from notebook.formats.bdf_columns import EIS_COLUMNS, EIS_LOOKUP, QUANTITIES, REQUIRED, key, machine, preferred, \
+from notebook.formats.bdf_columns import EIS_COLUMNS, EIS_LOOKUP, REQUIRED, key, machine, preferred, \
     quantity
 from notebook.formats.bounded_csv import check_rows, read_columns, read_header
 from notebook.formats.common import FormatError, TimeSeries

@@ -73,17 +73,6 @@ def is_number(text: str) -> bool:
     return True
 
 
-def read_text_table(path: Path, expected: str) -> pd.DataFrame:
-    """A CSV table as text cells (BOM and spaces after commas ignored); an empty or
-    unreadable file is a FormatError saying what header was `expected`."""
-    try:
-        return pd.read_csv(path, dtype=str, skipinitialspace=True, encoding="utf-8-sig")
-    except pd.errors.EmptyDataError:
-        raise FormatError(path, f"the file is empty; expected {expected}") from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise FormatError(path, f"not a readable CSV table: {exc}") from None
-
-
 def first_bad_number(path: Path, raw: pd.Series, header_lines: int, what: str) -> FormatError | None:
     """The first cell of `raw` (text) that is not a number, as a FormatError with its
     line: header_lines is the count of lines before the first data row."""

@@ -11,12 +11,11 @@ import math
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from notebook.formats import bdf
 from notebook.formats.bdf_columns import quantity as bdf_quantity
 from notebook.formats.bounded_csv import check_rows, read_columns, read_header
-from notebook.formats.common import FormatError, Spectrum, first_bad_number, read_text_table
+from notebook.formats.common import FormatError, Spectrum
 from notebook.formats.start_time import start_meta
 
 

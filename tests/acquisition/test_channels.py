@@ -9,6 +9,7 @@ import cell
 from acquisition.channels import MAX_CHANNELS, ChannelManager
 from acquisition.protocol import preset
 from notebook import Notebook
+from conftest import QuietListener
 
 
 def wait_until(condition, timeout_s=60.0):
@@ -105,7 +106,7 @@ def run_alone(path, index, template, seed):
         nb.close()
 
 
-class FaultAfter:
+class FaultAfter(QuietListener):
     """A listener that makes channel `index`'s SMU refuse its next source command once the
     run has `n` samples: in the engine's own thread, so at the same point of the run every
     time. (A refused command fails the run at once; an instrument gone takes its timeouts.)"""
@@ -119,15 +120,6 @@ class FaultAfter:
             self.done = True
             server = self.manager.channel(self.index).session.engine.bench.servers["smu"]
             server.inject("error", match=":SOUR:CURR")
-
-    def on_event(self, event):
-        pass
-
-    def on_status(self, status, message):
-        pass
-
-    def on_spectrum(self, spectrum):
-        pass
 
 
 def run_together(path, fault_on=None):

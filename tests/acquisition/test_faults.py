@@ -12,12 +12,13 @@ from acquisition.protocol import preset
 from instruments.bench import simulated_bench
 from instruments.clock import make_clock
 from notebook import Notebook
+from conftest import QuietListener
 
 PROTOCOL = preset("plate-strip-0.16", cycles=2)
 FULL_RUN_SAMPLES = 2 * 2 * 3600
 
 
-class InjectAfter:
+class InjectAfter(QuietListener):
     """A listener that injects a fault once the run has delivered `after` batches."""
 
     def __init__(self, server, fault, after=3):
@@ -28,15 +29,6 @@ class InjectAfter:
         if self.batches == self.after:
             # the data transfer is where a truncated reply does harm
             self.server.inject(self.fault, match=":TRAC:DATA?" if self.fault == "truncate" else None)
-
-    def on_event(self, event):
-        pass
-
-    def on_status(self, status, message):
-        pass
-
-    def on_spectrum(self, spectrum):
-        pass
 
 
 def engine_with_fault(db_path, fault):

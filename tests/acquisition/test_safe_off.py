@@ -17,6 +17,7 @@ from acquisition.session import prepare_run
 from instruments.bench import simulated_bench
 from instruments.clock import make_clock
 from notebook import Notebook
+from conftest import QuietListener
 
 PROTOCOL = preset("plate-strip-0.16", cycles=2)
 
@@ -45,7 +46,7 @@ class ExplodingDetector:
         return None
 
 
-class ExplodingListener:
+class ExplodingListener(QuietListener):
     def __init__(self, error: BaseException, after: int = 3):
         self.error, self.after, self.batches = error, after, 0
 
@@ -53,15 +54,6 @@ class ExplodingListener:
         self.batches += 1
         if self.batches == self.after:
             raise self.error
-
-    def on_event(self, event):
-        pass
-
-    def on_status(self, status, message):
-        pass
-
-    def on_spectrum(self, spectrum):
-        pass
 
 
 def session_for(nb, listeners=()):

@@ -1,7 +1,6 @@
 """Short analysis of a finished run replays the live detector over the record."""
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from analysis.short_report import short_report

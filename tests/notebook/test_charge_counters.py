@@ -12,7 +12,6 @@ import pytest
 
 from analysis import counters
 from analysis.cycling import cycle_summary
-from analysis.segments import sample_durations
 from conftest import TEST_DATA
 from gui.analysis_runs import compute, load_run
 from notebook import Notebook
