@@ -168,8 +168,8 @@ def files(arguments: list[str]) -> list[Path]:
     for root in roots:
         candidates = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
         for path in candidates:
-            if path.suffix.lower() in (".md",) or path.name.startswith("."):
-                continue
+            if path.suffix.lower() == ".md" or path.name.startswith(".") or path.name == "SHA256SUMS":
+                continue        # the folders' provenance, licences and checksums
             found.setdefault(path.name, path)      # the same file in both folders once
     return list(found.values())
 

@@ -1,4 +1,4 @@
-"""File readers on the real files in ../shared/data and on broken files made here."""
+"""File readers on the real files in tests/data and on broken files made here."""
 from __future__ import annotations
 
 import numpy as np

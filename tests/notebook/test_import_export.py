@@ -1,4 +1,4 @@
-"""Importing other tools' files as runs (values from the real files in ../shared/data),
+"""Importing other tools' files as runs (values from the real files in tests/data),
 exporting runs and builds, and round trips: export, import again, the same numbers."""
 from __future__ import annotations
 
