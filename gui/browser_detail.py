@@ -28,7 +28,7 @@ def run_markdown(notebook: Notebook, run_id: int) -> str:
     lines = [f"# Run {run_id}: {run['status']}", "",
              f"- started {run['started_utc']}" + (f", ended {run['ended_utc']}" if run["ended_utc"] else ""),
              f"- {run['n_samples']:,} samples"]
-    if run["message"]:
+    if run["message"] and run["message"] != f"imported from {run['source']}":   # the next line says that
         lines.append(f"- {md(run['message'])}")
     if run["source"]:
         provenance = notebook.provenance(run_id, run)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import numpy as np
@@ -142,6 +142,16 @@ def _started_utc(series: TimeSeries | None, spectra: list[Spectrum]) -> tuple[st
     return utc_now(), "the time of import (the file does not say when the test started)"
 
 
+def _ended_utc(started: str, samples: np.ndarray) -> str:
+    """When the test ended: its start plus the span of the file's test time (the start when
+    the file holds only spectra)."""
+    span = float(samples["t"][-1] - min(samples["t"][0], 0.0)) if samples.size else 0.0
+    try:
+        return (datetime.fromisoformat(started) + timedelta(seconds=span)).isoformat(timespec="seconds")
+    except (ValueError, OverflowError):
+        return started
+
+
 def import_file(nb: Notebook, path: str | Path, *, build_id: int | None = None, operator: str = "",
                 time_bug: str = "repair") -> ImportResult:
     """Import one file as a new run (on `build_id`, or on a new build named after the file)."""
@@ -162,6 +172,7 @@ def import_file(nb: Notebook, path: str | Path, *, build_id: int | None = None, 
     samples, steps_from = samples_of(series) if series is not None else (empty_samples(0), "")
     spectra = series.spectra if series is not None else data
     started, started_from = _started_utc(series, spectra)
+    ended = _ended_utc(started, samples) if not started_from.startswith("the time of import") else utc_now()
     meta = series.meta if series is not None else (spectra[0].meta if spectra else {})
     header = {key: meta[key] for key in ("instrument", "channel", "cell_id", "counter") if meta.get(key)}
     provenance = {
@@ -196,7 +207,7 @@ def import_file(nb: Notebook, path: str | Path, *, build_id: int | None = None, 
                 "INSERT INTO runs (build_id, protocol, protocol_id, protocol_json, status, started_utc, ended_utc,"
                 " n_samples, message, provenance_json, source) VALUES (?,?,?,?, 'completed', ?,?,?,?,?,?)",
                 (build_id, protocol, protocol_version_id(conn, protocol, protocol_json), protocol_json, started,
-                 utc_now(), samples.size, f"imported from {path.name}", dumps(provenance),
+                 ended, samples.size, f"imported from {path.name}", dumps(provenance),
                  path.name)).lastrowid
             for first in range(0, samples.size, CHUNK_SAMPLES):
                 insert_chunk(conn, run_id, first, samples[first:first + CHUNK_SAMPLES])

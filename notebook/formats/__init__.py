@@ -11,15 +11,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from notebook.formats.bdf import looks_like_bdf, looks_like_bdf_eis, read_bdf
 from notebook.formats.arbin import (looks_like_arbin_csv, looks_like_arbin_xlsx, read_arbin_csv, read_arbin_res,
                                     read_arbin_xlsx)
+from notebook.formats.bdf import looks_like_bdf, looks_like_bdf_eis, read_bdf
 from notebook.formats.biologic import read_mpr, read_mpt, read_mpt_timeseries
 from notebook.formats.common import FormatError, ReaderMissing, Spectrum, TimeSeries, is_number
 from notebook.formats.eclab_text import MAGIC as EC_LAB_MAGIC, looks_like_mpt_names
-from notebook.formats.neware import looks_like_neware, read_neware_csv
-from notebook.formats.maccor import looks_like_maccor, read_maccor_txt
 from notebook.formats.landt import looks_like_landt, looks_like_landt_xlsx, read_landt_csv, read_landt_xlsx
+from notebook.formats.maccor import looks_like_maccor, read_maccor_txt
+from notebook.formats.neware import looks_like_neware, read_neware_csv
 from notebook.formats.neware_binary import read_neware_binary
 from notebook.formats.neware_flat import looks_like_neware_flat, read_neware_flat_csv
 from notebook.formats.parquet import read_parquet

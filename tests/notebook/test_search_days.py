@@ -54,3 +54,5 @@ def test_an_imported_neware_export_starts_when_its_first_record_says(db_path, be
         result = import_file(nb, TEST_DATA / "cycling" / "nw_regular_export_ife_example.csv")
         assert nb.run(result.run_id)["started_utc"] == "2026-03-06T11:37:25+00:00"
         assert any("taken as this computer's zone (UTC+01:00)" in w for w in result.warnings)
+        # it ended 27:55:43 of test time later (the file's last Total Time)
+        assert nb.run(result.run_id)["ended_utc"] == "2026-03-07T15:33:08+00:00"
