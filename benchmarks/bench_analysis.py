@@ -5,17 +5,17 @@ Medians of 5 repeats; baselines measured in the same run."""
 from __future__ import annotations
 
 import json
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 from analysis.cycling import cycle_summary  # noqa: E402
 from analysis.eis import Circuit, fit_circuit  # noqa: E402
+from timing import median_time  # noqa: E402
 
 N = 10_000_000
 CYCLES = 500
@@ -44,14 +44,6 @@ def pandas_summary(t, current, voltage, cycle) -> pd.DataFrame:
     out = df[df["dir"] != 0].groupby(["cycle", "dir"])[["q", "e"]].sum().unstack()
     return out
 
-
-def median_time(fn, repeats=REPEATS) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def spectrum() -> tuple[np.ndarray, np.ndarray]:
@@ -83,7 +75,7 @@ def navani_time(data) -> tuple[float, float] | None:
 
 def main() -> None:
     data = run_record()
-    ours = median_time(lambda: cycle_summary(*data))
+    ours = median_time(lambda: cycle_summary(*data), REPEATS)
     plain = median_time(lambda: pandas_summary(*data), repeats=3)
     print(json.dumps({"figure": "cycling summary, 10 M samples / 500 cycles", "value": ours, "unit": "s",
                       "baseline": plain, "ratio": plain / ours, "goal": "< 0.5 s (baseline: pandas groupby)"}))
@@ -95,7 +87,7 @@ def main() -> None:
                           "baseline": seconds, "ratio": seconds / ours,
                           "goal": f">= 10x (navani's table prepared untimed; cycle 1 discharge {mine:.5g} mAh here, "
                                   f"{theirs:.5g} mAh in navani)"}))
-    derived = median_time(lambda: cycle_summary(*data[:3]))
+    derived = median_time(lambda: cycle_summary(*data[:3]), REPEATS)
     print(json.dumps({"figure": "  same, cycles numbered from the current", "value": derived, "unit": "s",
                       "baseline": None, "ratio": None, "goal": "< 0.5 s"}))
     f, z = spectrum()
