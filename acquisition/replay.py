@@ -11,23 +11,35 @@ from __future__ import annotations
 import math
 import threading
 import time
+from dataclasses import asdict
 
 import numpy as np
 
-from acquisition.alarms import default_settings, describe, detectors_from
+from acquisition.alarms import DETECTORS, default_settings, describe, detectors_from
+from analysis.cell_type import guess_cell_type, trace_detectors
 from notebook import Notebook
+from notebook.basis import describes_cell
 
 FRAME_S = 1 / 60          # wall time between batches when paced (faster than the monitor draws)
 FAST_BATCH = 20000        # samples per batch when played as fast as possible
 
 
-def load_detectors(nb: Notebook, run: dict, overrides: dict | None = None) -> list:
-    """The run's own detectors (from its provenance), or, for an imported run that has
-    none, the defaults for its build; with overrides applied."""
+def load_detectors(nb: Notebook, run: dict, overrides: dict | None = None, samples: np.ndarray | None = None) -> list:
+    """The run's own detectors (from its provenance); for an imported run that has none,
+    the defaults for its build, or, where its build describes no cell, those that fit its
+    trace (`samples`: analysis.cell_type, as `analyze shorts` chooses them); with
+    overrides applied."""
     provenance = nb.provenance(run["id"], run)
     stored = provenance.get("detectors")
     if not stored:
-        stored = {kind: vars(s) for kind, s in default_settings(nb.build(run["build_id"])).items()}
+        stack = nb.build(run["build_id"])
+        if samples is not None and samples.size and not describes_cell(stack):
+            guess = guess_cell_type(samples["current"], samples["voltage"])
+            chosen, _ = trace_detectors(guess.kind, samples["t"], samples["current"], samples["voltage"])
+            kind_of = {cls: kind for kind, cls in DETECTORS.items()}
+            stored = {kind_of[type(d)]: asdict(d.settings) for d in chosen}
+        else:
+            stored = {kind: vars(s) for kind, s in default_settings(stack).items()}
     return detectors_from(stored, overrides)
 
 
@@ -80,7 +92,7 @@ class ReplayPlayer:
         self.samples = self.nb.samples(run_id)
         self.original_events = self.nb.events(run_id)
         self.overrides = overrides
-        self.judge = Rejudge(load_detectors(self.nb, self.run_row, overrides))
+        self.judge = Rejudge(load_detectors(self.nb, self.run_row, overrides, self.samples))
         self.listeners = list(listeners)
         self.speed = float(speed)
         self.status = "ready"
@@ -124,7 +136,7 @@ class ReplayPlayer:
         with self._lock:
             self.position = int(np.searchsorted(self.samples["t"], t_s))
             self._next_original = int(np.searchsorted([e["t_s"] for e in self.original_events], t_s))
-            self.judge = Rejudge(load_detectors(self.nb, self.run_row, self.overrides), self.position)
+            self.judge = Rejudge(load_detectors(self.nb, self.run_row, self.overrides, self.samples), self.position)
             self._rebase()
 
     def seek_cycle(self, cycle: int) -> None:
@@ -244,9 +256,10 @@ def replay_headless(path, run_id: int, overrides: dict | None = None) -> dict:
     the run's original events, and the thresholds used. Nothing is written."""
     with Notebook(path, read_only=True) as nb:
         run = nb.run(run_id)
-        detectors = load_detectors(nb, run, overrides)
+        samples = nb.samples(run_id)
+        detectors = load_detectors(nb, run, overrides, samples)
         thresholds = describe(detectors)
-        events = reevaluate(nb.samples(run_id), detectors)
+        events = reevaluate(samples, detectors)
         original = [{"t_s": e["t_s"], "kind": e["kind"], "sample_index": e["sample_index"]} for e in nb.events(run_id)
                     if e["severity"] == "alarm"]
     return {"run_id": run_id, "events": [{k: e[k] for k in ("t_s", "kind", "sample_index", "message")} for e in events],

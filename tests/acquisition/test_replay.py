@@ -140,10 +140,31 @@ def test_an_imported_run_replays_too(tmp_path):
         result = import_file(nb, TEST_DATA / "cycling" / "SINTEF__LiGrR2032__2024-04-30__25degC__Landt.bdf.csv")
     run_id = result.run_id
     replayed = replay_headless(path, run_id)
-    assert set(replayed["thresholds"]) == {"sudden_drop"}       # an unknown cell: no voltage window assumed
+    # Li | graphite, 0.03-0.55 V: an anode half cell by its trace (analysis.cell_type), watched
+    # for a sudden drop; no voltage window assumed for a cell the file does not describe
+    assert set(replayed["thresholds"]) == {"sudden_drop"}
     sink = Collector()
     player = ReplayPlayer(path, run_id, speed=math.inf, listeners=[sink])
     player.start()
     player.join(30)
     player.close()
     assert sum(b.size for b in sink.batches) == 25162 and sink.statuses[-1] == "completed"
+
+
+def test_an_imported_full_cell_replays_with_the_detectors_its_trace_calls_for(tmp_path):
+    """The Neware full cell (3-4.5 V) has no build: replay picks the full-cell detectors as
+    `analyze shorts` does, the soft-short capacity being the trace's median charge."""
+    from conftest import TEST_DATA
+    from notebook.importer import import_file
+    path = tmp_path / "imported.sqlite"
+    with Notebook(path) as nb:
+        run_id = import_file(nb, TEST_DATA / "cycling" / "nw_regular_export_ife_example.csv").run_id
+    replayed = replay_headless(path, run_id)
+    assert set(replayed["thresholds"]) == {"soft_short", "sudden_drop"}
+    assert replayed["events"] == []              # a healthy cell: nothing fires, as in analyze shorts
+    player = ReplayPlayer(path, run_id, speed=math.inf)
+    try:
+        kinds = {type(entry[0]).__name__ for entry in player.judge.entries}
+    finally:
+        player.close()
+    assert kinds == {"SoftShortDetector", "SuddenDropDetector"}
