@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from notebook.formats.bounded_csv import MAX_LINE_BYTES
+from notebook.formats.bounded_csv import MAX_COLUMNS, MAX_LINE_BYTES
 from notebook.formats.common import FormatError
 from notebook.formats.spectra import decode_text
 
@@ -93,6 +93,9 @@ def check_rows(path: Path, header: list[str], rows, header_line: int) -> Table:
     while header and not header[-1]:
         header.pop()   # the header's own trailing separator
     n = len(header)
+    if n > MAX_COLUMNS:
+        raise FormatError(path, f"the header names {n:,} columns; a table SolidStack reads has at most {MAX_COLUMNS} "
+                          "(one column per quantity)", line=header_line)
     kept, numbers = [], []
     for number, row in rows:
         if not any(value.strip() for value in row):

@@ -401,3 +401,13 @@ def test_each_real_file_imports_with_all_its_points(db_path, path, fmt, n):
         assert run["n_samples"] == n
         if "started_utc" in series.meta:
             assert run["started_utc"] == series.meta["started_utc"]
+
+
+def test_a_flat_neware_csv_with_thousands_of_columns_is_refused_at_once(tmp_path):
+    """The vendor-table reader bounds shapes as the BDF reader does (issue 19 item 6)."""
+    header = "DataPoint,Cycle Index,Step Index,Step Type,Time,Total Time,Current(A),Voltage(V)," + ",".join(
+        f"Aux{k}" for k in range(15000))
+    path = tmp_path / "wide.csv"
+    path.write_text(header + "\n" + ",".join(["1"] * 15008) + "\n")
+    with pytest.raises(FormatError, match="the header names 15,008 columns; a table SolidStack reads has at most 512"):
+        read_any(path)
