@@ -127,7 +127,7 @@ def test_dqdv_peaks_of_chosen_cycles(bench_run):
     assert charge[11] > charge[2] and discharge[11] < discharge[2]
     # ... and where: at the simulated NMC's OCV peaks (3.682 and 3.976 V) +- I x R, worked out
     # in tests/nmc_ocv.py; to one 5 mV dV bin of the analysis
-    from nmc_ocv import ir_drop_v, ocv_peak_voltages
+    from conftest import ir_drop_v, ocv_peak_voltages
     main, upper = ocv_peak_voltages()[[0, 3]]
     near = {(p["cycle"], p["direction"], round(p["voltage_V"], 3)) for p in peaks}
 

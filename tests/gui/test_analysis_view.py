@@ -111,7 +111,7 @@ def test_load_switch_overlay_and_export(qtbot, view, notebook_runs, tmp_path):
     # Fig 5e's behaviour at higher rate: the oxidation peak moves up
     assert peaks.loc[main_charge[11], "Peak voltage (V)"] > peaks.loc[main_charge[2], "Peak voltage (V)"]
     # ... to where the simulated NMC's OCV peaks lie, +- I x R (tests/nmc_ocv.py), to one 5 mV bin
-    from nmc_ocv import ir_drop_v, ocv_peak_voltages
+    from conftest import ir_drop_v, ocv_peak_voltages
     main, upper = ocv_peak_voltages()[[0, 3]]
     assert peaks.loc[main_charge[2], "Peak voltage (V)"] == pytest.approx(main + ir_drop_v(0.1, 2), abs=0.005)
     assert peaks.loc[main_charge[11], "Peak voltage (V)"] == pytest.approx(upper + ir_drop_v(0.5, 11), abs=0.005)

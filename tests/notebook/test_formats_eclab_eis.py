@@ -1,8 +1,8 @@
 """EC-Lab text exports and impedance files: every real EIS file in tests/data read with the
 file's own point values (checked against an independent parse written here), synthetic
-files shaped like the GPL ones in ../shared/data (a Modulo Bat run with EIS steps, a
-4-sweep GEIS, a German-locale export, a header that lost a column name), and each
-refusal's one-line message."""
+files shaped like the GPL ones in the project's shared data folder (a Modulo Bat run with
+EIS steps, a 4-sweep GEIS, a German-locale export, a header that lost a column name), and
+each refusal's one-line message."""
 from __future__ import annotations
 
 import csv
