@@ -6,7 +6,10 @@ impedance spectra; v3 operators, material lots, versioned protocols, notes and t
 on builds and runs, and a richer run_overview view."""
 from __future__ import annotations
 
+import functools
 import sqlite3
+from collections.abc import Mapping
+from types import MappingProxyType
 
 APPLICATION_ID = 0x53537431  # "SSt1": tells a SolidStack notebook from any SQLite file
 SCHEMA_VERSION = 3
@@ -242,15 +245,17 @@ def _normal(sql: str | None) -> str:
     return " ".join((sql or "").split()).lower()
 
 
-def expected_schema(version: int) -> dict[tuple[str, str], str]:
+@functools.lru_cache(maxsize=None)
+def expected_schema(version: int) -> Mapping[tuple[str, str], str]:
     """(type, name) -> normalised SQL of every table, index, trigger and view a notebook of
-    `version` has: built by running our migrations in memory, so it cannot drift from them."""
+    `version` has: built by running our migrations in memory, so it cannot drift from them
+    (once per version and process: every opening of a notebook checks against it)."""
     conn = sqlite3.connect(":memory:")
     try:
         for target in range(1, version + 1):
             for statement in _statements(MIGRATIONS[target]):
                 conn.execute(statement)
-        return _schema_of(conn)
+        return MappingProxyType(_schema_of(conn))
     finally:
         conn.close()
 
