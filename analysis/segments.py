@@ -17,22 +17,26 @@ def step_bounds(step: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return starts, ends
 
 
+def step_starts(*keys: np.ndarray) -> np.ndarray:
+    """True at each sample where any of `keys` (a step index, a cycle, a direction...)
+    differs from the sample before; True at the first sample."""
+    n = len(keys[0])
+    start = np.zeros(n, dtype=bool)
+    if n:
+        start[0] = True
+    for key in keys:
+        key = np.asarray(key)
+        start[1:] |= key[1:] != key[:-1]
+    return start
+
+
 def segment_starts(n: int, current: np.ndarray | None = None, step: np.ndarray | None = None,
                    min_current_a: float = 0.0) -> np.ndarray:
     """True where a sample opens a new segment: the first sample, and each sample whose
     step differs from the one before, or whose current direction (charge, discharge,
     rest at |I| <= min_current_a) does."""
-    starts = np.zeros(n, dtype=bool)
-    if n == 0:
-        return starts
-    starts[0] = True
-    if step is not None:
-        step = np.asarray(step)
-        starts[1:] |= step[1:] != step[:-1]
-    if current is not None:
-        direction = current_direction(current, min_current_a)
-        starts[1:] |= direction[1:] != direction[:-1]
-    return starts
+    keys = ([] if step is None else [step]) + ([] if current is None else [current_direction(current, min_current_a)])
+    return step_starts(*keys) if keys else step_starts(np.zeros(n))
 
 
 def sample_durations(t: np.ndarray, current: np.ndarray | None = None, step: np.ndarray | None = None,

@@ -29,6 +29,7 @@ from cell import empty_stack
 from notebook.basis import IMPORTED_TEMPLATE
 from notebook.errors import NotebookError
 from notebook.formats import FormatError, Spectrum, TimeSeries, read_any
+from notebook.formats.counters import step_numbers
 from notebook.jsontext import dumps
 from notebook.rows import insert_chunk, insert_spectrum, insert_step
 from notebook.samples import empty_samples
@@ -81,12 +82,8 @@ def samples_of(series: TimeSeries) -> tuple[np.ndarray, str]:
     if step is not None and np.all(np.diff(step) >= 0):
         out["step"] = step
         return out, "the file's step column"
-    sign = np.sign(out["current"])
-    keys = [out["cycle"], sign] if step is None else [step, out["cycle"]]
-    change = np.zeros(len(out), dtype=bool)
-    for key in keys:
-        change[1:] |= key[1:] != key[:-1]
-    out["step"] = np.cumsum(change)
+    keys = [out["cycle"], np.sign(out["current"])] if step is None else [step, out["cycle"]]
+    out["step"] = step_numbers(*keys) - 1          # from 0, as the station numbers its steps
     source = "changes of the current's sign and the cycle" if step is None else "changes of the file's step and cycle"
     return out, f"numbered from {source}"
 

@@ -62,6 +62,21 @@ def table_counts(db_path) -> dict[str, int]:
         conn.close()
 
 
+def refused_import(db_path, path, **options) -> Exception:
+    """The FormatError that importing `path` into the notebook at db_path raises, after
+    checking that the refusal is one line and left every table as it was."""
+    from notebook import Notebook
+    from notebook.formats import FormatError
+    from notebook.importer import import_file
+    with Notebook(db_path) as nb:
+        before = table_counts(db_path)
+        with pytest.raises(FormatError) as caught:
+            import_file(nb, path, **options)
+        assert table_counts(db_path) == before
+    assert "\n" not in str(caught.value)
+    return caught.value
+
+
 @pytest.fixture
 def db_path(tmp_path) -> Path:
     return tmp_path / "notebook.sqlite"

@@ -104,14 +104,6 @@ def _spectra(table: MptTable, rows: np.ndarray) -> list[Spectrum]:
     return out
 
 
-def read_mpt_table(path: str | Path) -> tuple[list[str], list[list[str]], int]:
-    """(column names, data rows as text cells, line number of the first data row) of an
-    EC-Lab text export (eclab_text.read_mpt_text: with or without its header block,
-    decimal commas made points, one value per name in every row)."""
-    table = read_mpt_text(path)
-    return table.names, table.rows, table.first_line
-
-
 # time-series columns: canonical name -> (EC-Lab headers in order of preference, factor to SI)
 TIMESERIES = {
     "t_s": (("time/s",), 1.0),

@@ -9,18 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-
-def step_starts(*keys: np.ndarray) -> np.ndarray:
-    """True at each sample where any of `keys` (step index, cycle...) differs from the
-    sample before; True at the first sample."""
-    n = len(keys[0])
-    start = np.zeros(n, dtype=bool)
-    if n:
-        start[0] = True
-    for key in keys:
-        key = np.asarray(key)
-        start[1:] |= key[1:] != key[:-1]
-    return start
+from analysis.segments import step_starts
 
 
 def step_numbers(*keys: np.ndarray) -> np.ndarray:
