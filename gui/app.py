@@ -26,7 +26,7 @@ def settings_path() -> Path:
 
 def icon_image(size: int) -> QtGui.QImage:
     """The icon at size x size pixels, rendered from the SVG in resources (also what
-    gui/make_icons.py writes into the PNG and ICO files).
+    gui/tools/make_icons.py writes into the PNG and ICO files).
 
     Rendered here rather than loaded by file name: the bytes come through
     importlib.resources, and no image-format plugin is needed in the packaged build."""

@@ -25,8 +25,7 @@ import resources
 
 MANIFEST = "self_check_manifest.json"
 SOURCE_ROOT = Path(__file__).resolve().parent.parent
-NOT_SHIPPED = {"tests", "gui/screenshots.py",   # in the tree, not in the station: tests, tools
-               "gui/bench_monitor.py", "gui/bench_replay.py", "gui/bench_channels.py", "gui/make_icons.py"}
+NOT_SHIPPED = ("tests/", "gui/tools/")   # in the tree, not in the station: tests, docs and bench tools
 OPTIONAL_IMPORT_ERRORS = {"ImportError", "ModuleNotFoundError"}
 NATIVE_PLATFORMS = {"linux": ("qxcb", "qwayland"), "win32": ("qwindows",), "darwin": ("qcocoa",)}
 
@@ -34,9 +33,9 @@ NATIVE_PLATFORMS = {"linux": ("qxcb", "qwayland"), "win32": ("qwindows",), "darw
 # -- what the station consists of, read from the source tree --
 def source_files(root: Path) -> list[Path]:
     """main.py and every module of every package of ours."""
-    packages = sorted(p.parent for p in root.glob("*/__init__.py") if p.parent.name not in NOT_SHIPPED)
+    packages = sorted(p.parent for p in root.glob("*/__init__.py") if not f"{p.parent.name}/".startswith(NOT_SHIPPED))
     return [root / "main.py"] + [f for package in packages for f in sorted(package.rglob("*.py"))
-                                 if f.relative_to(root).as_posix() not in NOT_SHIPPED]
+                                 if not f.relative_to(root).as_posix().startswith(NOT_SHIPPED)]
 
 
 def app_modules(root: Path) -> list[str]:

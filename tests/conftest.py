@@ -5,12 +5,16 @@ dQ/dV must peak for the simulated NMC full cell (ocv_peak_voltages, ir_drop_v)."
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
 
 # Before anything imports Qt: tests never need a display.
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
+# Nothing a test does lands in the tester's own notebook or settings (platformdirs and
+# gui.app.settings_path follow XDG_DATA_HOME on Linux).
+os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="solidstack-test-home-")
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_DATA = ROOT / "tests" / "data"

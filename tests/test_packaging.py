@@ -72,7 +72,7 @@ def test_the_spec_bundles_the_self_check_manifest_and_pyvisa(spec_run):
     manifest = json.loads((tmp / "build" / self_check.MANIFEST).read_text())
     assert manifest["version"] == resources.APP_VERSION
     assert {"gui.main_window", "instruments.bench", "notebook.store"} <= set(manifest["modules"])
-    assert "gui.screenshots" not in manifest["modules"]  # a docs tool, not part of the station
+    assert "gui.tools.screenshots" not in manifest["modules"]  # a docs tool, not part of the station
     assert (str(tmp / "build" / self_check.MANIFEST), ".") in options["datas"]
     assert any(src.endswith(os.path.join("pyvisa_sim", "default.yaml")) for src, _ in options["datas"])
     assert {"pyvisa_py", "pyvisa_py.tcpip", "pyvisa_sim"} <= set(options["hiddenimports"])

@@ -10,14 +10,14 @@ exchange runs on the GUI thread while the fault is dealt with, which no machine 
 change, and (2) the event loop never stops for STALL_LIMIT_S, far below any such block
 and far above what a loaded machine's scheduler costs (a 200 ms limit on wall-clock time
 failed in 2 of 4 runs under load). The 200 ms goal itself is a benchmark figure
-(gui/bench_stalls.py, `make bench`), measured against an idle window of the same run."""
+(gui/tools/bench_stalls.py, `make bench`), measured against an idle window of the same run."""
 from __future__ import annotations
 
 import threading
 
 import pytest
 
-from gui.bench_stalls import FAULTS, Ticks
+from gui.tools.bench_stalls import FAULTS, Ticks
 from gui.main_window import MainWindow
 from instruments.connection import Connection
 from notebook import Notebook

@@ -1,4 +1,4 @@
-"""Regenerates the browser's screenshots in docs/: `python -m gui.browser_screenshot docs`.
+"""Regenerates the browser's screenshots in docs/: `python -m gui.tools.browser_screenshot docs`.
 
 Fills a fresh notebook the way a lab would (three cells run on the simulated bench, a
 Neware export and a BDF file imported, notes and tags), then captures the browser
@@ -22,7 +22,7 @@ from gui.browser import NotebookBrowser  # noqa: E402
 from notebook import Notebook  # noqa: E402
 from notebook.importer import import_file  # noqa: E402
 
-TEST_DATA = Path(__file__).resolve().parent.parent / "tests" / "data"   # real files, with their licences
+TEST_DATA = Path(__file__).resolve().parents[2] / "tests" / "data"   # real files, with their licences
 
 
 def demo_notebook(path: Path) -> Notebook:

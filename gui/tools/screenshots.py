@@ -1,4 +1,4 @@
-"""Regenerates the screenshots in docs/: `python -m gui.screenshots docs`.
+"""Regenerates the screenshots in docs/: `python -m gui.tools.screenshots docs`.
 
 Runs the station offscreen: the builder wizard with a three-electrode full cell and
 its stack picture (builder-wizard), the same cell with a set-point above the fixture
@@ -171,7 +171,7 @@ def main(out_dir: str) -> int:
 
 
 def replay_only(out_dir: str) -> int:
-    """Just the replay screenshot: `python -m gui.screenshots docs replay`."""
+    """Just the replay screenshot: `python -m gui.tools.screenshots docs replay`."""
     app = QtWidgets.QApplication(sys.argv[:1])
     nb = Notebook(Path(tempfile.mkdtemp()) / "notebook.sqlite")
     capture_replay(app, nb, Path(out_dir))
