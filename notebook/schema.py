@@ -3,7 +3,8 @@ ours with PRAGMA application_id. Migrations only ever move forward.
 
 v1 builds, layers, runs, sample chunks, step summaries, events and two views; v2
 impedance spectra; v3 operators, material lots, versioned protocols, notes and tags
-on builds and runs, and a richer run_overview view."""
+on builds and runs, and a richer run_overview view; v4 who acknowledged an alarm, and
+impedance points an analyser marked (overload, out of range)."""
 from __future__ import annotations
 
 import functools
@@ -12,7 +13,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 APPLICATION_ID = 0x53537431  # "SSt1": tells a SolidStack notebook from any SQLite file
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 _V1 = """
 CREATE TABLE builds (
@@ -205,7 +206,14 @@ CREATE VIEW run_overview AS
     FROM runs r JOIN builds b ON b.id = r.build_id LEFT JOIN protocols p ON p.id = r.protocol_id;
 """
 
-MIGRATIONS = {1: _V1, 2: _V2, 3: _V3}  # version -> script taking the previous version to it
+# v4: an alarm's acknowledgement names who gave it (the operator of the session); a point
+# an analyser reported as an overload or out of its range is kept, shown and not fitted.
+_V4 = """
+ALTER TABLE events ADD COLUMN acknowledged_by TEXT;
+ALTER TABLE spectrum_points ADD COLUMN flag TEXT;       -- NULL: a good reading; else what the analyser said
+"""
+
+MIGRATIONS = {1: _V1, 2: _V2, 3: _V3, 4: _V4}  # version -> script taking the previous version to it
 
 
 def _statements(script: str):

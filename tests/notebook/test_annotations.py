@@ -51,7 +51,7 @@ def test_a_version_2_notebook_is_migrated_to_3_with_its_data(db_path):
     conn.commit()
     conn.close()
     with Notebook(db_path) as nb:
-        assert nb.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+        assert nb.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
         versions = {r["id"]: (r["name"], r["version"]) for r in nb.conn.execute(
             "SELECT r.id, p.name, p.version FROM runs r JOIN protocols p ON p.id = r.protocol_id")}
         # one version per distinct definition, numbered in order of first use
@@ -66,6 +66,8 @@ def test_a_version_2_notebook_is_migrated_to_3_with_its_data(db_path):
         # the new tables take annotations on the old rows
         nb.add_tag("baseline", run_id=1)
         assert nb.runs()[0]["tags"] == "baseline"
+        # v4 adds empty columns: the old alarm is still unacknowledged, by nobody
+        assert tuple(nb.conn.execute("SELECT acknowledged_utc, acknowledged_by FROM events").fetchone()) == (None, None)
 
 
 def test_protocol_versions_follow_the_definition(db_path):
