@@ -11,10 +11,13 @@
     python main.py import FILE ... import a cycling or impedance file as a run
     python main.py export ...      a run as BDF CSV, Parquet or EIS CSV; a build sheet
     python main.py analyze ...     cycling, eis, gitt, three-electrode, shorts of a run or a file
+    python main.py label ...       a cell's label (QR code of its cell id) as PNG or PDF
+    python main.py cycler-sim ...  an emulated cycler (Neware BTS) on 127.0.0.1, one channel per simulated cell
+    python main.py cyclers ...     a cycler's channels, or every channel watched headless into the notebook
 
 Each command's arguments and handler live in cli/ (one module per command group); this
 file assembles the parser from them and owns what needs Qt: the station's window, the
-replay window, --smoke, --startup-time and --self-check.
+replay window, --smoke, --startup-time, --self-check and drawing a label.
 """
 from __future__ import annotations
 
@@ -27,14 +30,16 @@ from pathlib import Path
 
 import cli.analyze
 import cli.cell
+import cli.cyclers
 import cli.instruments
+import cli.label
 import cli.notebook
 import cli.replay
 import cli.run
 import resources
 from cli.common import CliError, OneLineParser, add_notebook_options, clean_text, open_notebook
 
-COMMAND_GROUPS = (cli.cell, cli.run, cli.instruments, cli.replay, cli.notebook, cli.analyze)
+COMMAND_GROUPS = (cli.cell, cli.run, cli.instruments, cli.replay, cli.notebook, cli.analyze, cli.label, cli.cyclers)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -117,6 +122,22 @@ def run_gui(args, replay: tuple | None = None) -> int:
     return code
 
 
+def write_label(request: cli.label.LabelRequest) -> int:
+    """Draw a label (gui/label.py) into the requested PNG or PDF, with no window."""
+    from PySide6 import QtGui
+    if QtGui.QGuiApplication.instance() is None:
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")   # fonts and painting, no display needed
+        app = QtGui.QGuiApplication(sys.argv[:1])  # noqa: F841  (lives until the label is written)
+    from gui.label import save_label
+    try:
+        save_label(request.text, request.size_mm, request.out)
+    except (OSError, ValueError) as exc:
+        raise CliError(str(exc)) from None
+    print(f"label of build {request.text.build_id} ({request.text.code}), {request.size_mm[0]:g} x "
+          f"{request.size_mm[1]:g} mm: {request.out}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -125,6 +146,8 @@ def main(argv: list[str] | None = None) -> int:
             return run()
         if args.command is None:
             return run_gui(args)
+        if args.command == "label":
+            return write_label(cli.label.request(args))
         if args.command == "replay" and not args.headless:
             return run_gui(args, replay=cli.replay.window_request(args))
         return args.handler(args)

@@ -14,6 +14,7 @@ with the source switched off, retried, and an alarm event if it would not go off
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import math
@@ -26,12 +27,14 @@ from typing import Protocol
 import numpy as np
 
 import resources
-from acquisition.protocol import AnyProtocol, CurrentStep, EisStep, PressureStep, TemperatureStep, is_stop_step
+from acquisition.protocol import (AnyProtocol, CurrentStep, EisStep, PressureStep, TemperatureStep, is_stop_step,
+                                  point_time_s)
 from acquisition.alarms import describe, detectors_for
 from analysis.segments import sample_durations
 from cell import Stack
 from instruments.bench import Bench
-from instruments.errors import InstrumentError
+from instruments.errors import InstrumentError, LimitError
+from instruments.impedance_range import clip_notes, plan_step, step_drive
 from notebook.samples import empty_samples
 from notebook.writer import RunWriter
 
@@ -84,6 +87,8 @@ class RunEngine:
         self._last_t = 0.0
         self._t_zero = self._t_offset = 0.0
         self._spectra = 0
+        self._clipped: set[tuple] = set()               # sweeps whose clipping has been noted in the run
+        self._last_v: float | None = None               # the latest reading: the rest voltage before a sweep
         self._pressure_setpoint: float | None = None   # what the fixture should hold, once reached
         self._cycle_charge: dict[int, dict] = {}      # cycle -> mAh charged and discharged
         self._last_step_charge = 0.0                  # mAh of the step that just ended
@@ -146,7 +151,18 @@ class RunEngine:
             "detectors": describe(self.detectors),
             "clock_speed": "max" if not math.isfinite(self.clock.speed) else self.clock.speed,
             "seed": self.seed,
+            **({"impedance": self._impedance_provenance()} if self.bench.eis is not None else {}),
         }
+
+    def _impedance_provenance(self) -> dict:
+        """What the analyser in the impedance role can do, and how the protocol's sweeps
+        were clipped to it (each distinct sweep once)."""
+        capability = self.bench.eis.CAPABILITY
+        try:
+            notes = clip_notes(capability, self.protocol.iter_steps(self.stack))
+        except LimitError as exc:      # prepare_run refuses these; a hand-made engine notes it
+            notes = [str(exc)]
+        return {"analyser": self.bench.eis.name, "capability": capability.to_dict(), "clipped": notes}
 
     def run(self) -> str:
         writer = RunWriter(self.notebook_path)
@@ -232,6 +248,9 @@ class RunEngine:
         smu.reset()
         smu.set_voltage_limit(p.voltage_limit_v)
         smu.set_current(0.0)
+        if self.bench.switch is not None:
+            self.bench.switch.reset()         # opens every channel
+            self.bench.switch.route("smu")    # the cell on the source before it is ever enabled
         smu.output(True)
         if self.bench.ref is not None:
             self.bench.ref.configure(0.1)   # mV-level anode potentials: the 100 mV range
@@ -251,7 +270,7 @@ class RunEngine:
             if self._stop.is_set():
                 return "aborted", self._stop_reason
             if isinstance(step, EisStep):
-                self._sweep(smu, writer, step_index, step)
+                self._eis_step(smu, writer, step_index, step)
                 continue
             if isinstance(step, TemperatureStep):
                 self._reach_temperature(step)
@@ -291,6 +310,7 @@ class RunEngine:
             smu.set_current(step.current_a)
             smu.output(True)  # a cut-off step's trigger model switched it off at its end
             smu.start_sampling(remaining, step.sample_interval_s, step.v_min, step.v_max)
+            acc["restarted"] = True
             step_end = self.clock.now() + remaining
             while True:
                 sampling = smu.is_sampling()
@@ -373,6 +393,11 @@ class RunEngine:
         if self.bench.temperature is not None:
             batch["temperature"] = self.bench.temperature.read_temperature()
         dt = sample_durations(np.concatenate(([self._last_t], t)))[1:]
+        if acc.pop("restarted", False):
+            # The first reading after sampling (re)starts stands for one interval (the SMU
+            # stamps a reading at its interval's end), not for the gap before it: a sweep
+            # between cycles, a pause, a late poll after a cut-off took no charge.
+            dt[0] = min(dt[0], step.sample_interval_s)
         trip = next((trip for d in self.detectors if hasattr(d, "update") and (trip := d.update(t, i, v))), None)
         if trip is None and self._pressure_setpoint is not None and not np.isnan(batch["pressure"][0]):
             index = self.n_samples + t.size - 1
@@ -439,27 +464,66 @@ class RunEngine:
             self._wait(30.0)
             waited += 30.0
 
+    def _eis_step(self, smu, writer: RunWriter, step_index: int, step: EisStep) -> None:
+        """Break before make: the SMU's output goes off into high impedance (read back)
+        before the switch connects the analyser, and the switch connects the SMU again
+        (read back) after the sweep, or a stop during it, before any later step enables
+        the source. A step biased at rest holds the cell at the voltage of the last
+        reading before it (the end of the rest that precedes the sweep)."""
+        smu.safe_off()
+        if step.bias_at_rest:
+            if self._last_v is None:
+                raise RuntimeError(f"step {step_index} ({step.label}) biases the sweep at the rest voltage, "
+                                   "but no voltage has been read yet: put a rest step before it")
+            step = dataclasses.replace(step, dc_bias_v=round(self._last_v, 6))
+        switch = self.bench.switch
+        if switch is None:
+            self._sweep(smu, writer, step_index, step)
+            return
+        switch.route("eis")
+        try:
+            self._sweep(smu, writer, step_index, step)
+        finally:
+            switch.route("smu")
+
     def _sweep(self, smu, writer: RunWriter, step_index: int, step: EisStep) -> None:
         """An impedance sweep at rest: the SMU goes to high impedance so it does not load
         the cell, and the analyser sweeps in parts of a few points, so the monitor draws
-        the spectrum as it grows; the whole spectrum is stored at the end."""
-        smu.safe_off()
+        the spectrum as it grows; the whole spectrum is stored at the end. A span beyond
+        the analyser's is clipped to it (instruments.impedance_range), noted once per
+        distinct sweep; each point keeps the flag the analyser gave it (overload, out of range)."""
         eis = self.bench.eis
-        freqs = np.geomspace(step.f_start_hz, step.f_stop_hz, step.points)
-        bounds = list(range(0, step.points, SWEEP_PART)) + [step.points]
+        try:
+            plan = plan_step(eis.CAPABILITY, step)
+        except LimitError as exc:
+            # e.g. a bias at the rest voltage beyond the analyser's: not sent, the run goes on
+            self._emit_event(writer, "eis_skipped", "warning", f"{eis.name}: sweep of step {step_index} not made: {exc}",
+                             {"step": step_index, "detail": str(exc)})
+            return
+        key = (step.f_start_hz, step.f_stop_hz, step.points)
+        if plan.clipped and key not in self._clipped:
+            self._clipped.add(key)
+            self._emit_event(writer, "eis_range_clipped", "warning", plan.note,
+                             {"step": step_index, "asked": list(key),
+                              "sent": [plan.f_start_hz, plan.f_stop_hz, plan.points],
+                              "capability": eis.CAPABILITY.to_dict()})
+        amplitude, bias, mode = step_drive(step)
+        freqs = np.geomspace(plan.f_start_hz, plan.f_stop_hz, plan.points)
+        bounds = list(range(0, plan.points, SWEEP_PART)) + [plan.points]
         if bounds[-1] - bounds[-2] < 2:      # every part needs two points: fold a lone one in
             bounds.pop(-2)
         spectrum = {"run_id": self.run_id, "spectrum": self._spectra, "t_s": self._last_t, "step": step_index,
                     "cycle": step.cycle, "amplitude_v": step.amplitude_v, "instrument": eis.name,
-                    "freq_hz": np.zeros(0), "z": np.zeros(0, dtype=complex), "complete": False}
+                    "freq_hz": np.zeros(0), "z": np.zeros(0, dtype=complex), "flags": [], "complete": False}
         for lo, hi in zip(bounds, bounds[1:]):
             if self._stop.is_set():
                 raise _StopRequested    # the source is already off; the part-sweep is dropped
-            f, z = eis.sweep(freqs[lo], freqs[hi - 1], hi - lo, step.amplitude_v, step.dc_bias_v)
-            # A sweep takes about five periods a point at the low end: let simulated time pass too.
-            self.clock.sleep(float(np.sum(np.maximum(5.0 / f, 0.01))))
+            f, z, flags = eis.measure(freqs[lo], freqs[hi - 1], hi - lo, amplitude, bias, mode)
+            # Simulated time passes as the protocol's time budget reckons a sweep's.
+            self.clock.sleep(float(np.sum(point_time_s(f))))
             spectrum = {**spectrum, "freq_hz": np.concatenate([spectrum["freq_hz"], f]),
-                        "z": np.concatenate([spectrum["z"], z]), "complete": hi == step.points}
+                        "z": np.concatenate([spectrum["z"], z]), "flags": spectrum["flags"] + list(flags),
+                        "complete": hi == plan.points}
             for listener in self.listeners:
                 listener.on_spectrum(spectrum)
         self._spectra += 1
@@ -480,6 +544,7 @@ class RunEngine:
         acc["t_end"] = float(batch["t"][-1])
         self.n_samples += batch.size
         self.t_now = acc["t_end"]
+        self._last_v = acc["v_end"]
         for listener in self.listeners:
             listener.on_batch(batch)
 

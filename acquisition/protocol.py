@@ -5,6 +5,17 @@ EIS sweep, stack-pressure change, and loops of those), with currents in mA, mA/c
 C-rate. `expand(stack)` turns it, for one cell, into concrete steps in amps and seconds.
 The paper's experiments are presets made by the factories below; an operator's own
 protocol is the same structure, edited in the GUI or written as JSON.
+
+EIS inside a protocol: an `eis` step in a cycling loop with `every_cycles: N` runs only in
+cycles N, 2N, ... (where it stands in the loop says when: after the rest that follows
+the discharge, or the charge). It is potentiostatic (`amplitude_v`, and a DC bias: a
+fixed `dc_bias_v`, or `bias_at_rest` for the voltage read just before the sweep) or
+galvanostatic (`amplitude_a`, no bias: the cell is at rest). Its frequencies are given
+as `points` or as `points_per_decade`, and `time_budget_s` sets the low-frequency end
+by time: the sweep runs from the high end down and stops at the lowest frequency at
+which it still fits the budget, at POINT_PERIODS periods a point (settling, then
+measuring) and at least MIN_POINT_S. Every field added for this is optional, so a
+protocol written before it reads as it did.
 """
 from __future__ import annotations
 
@@ -13,11 +24,44 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Iterator
 
+import numpy as np
+
 import cell
 from cell import Stack
+from instruments.impedance_range import GALVANOSTATIC, POTENTIOSTATIC
 
 UNITS = ("mA", "mA/cm2", "C")
 KINDS = ("cc", "rest", "eis", "pressure", "temperature", "loop")
+EIS_MODES = (POTENTIOSTATIC, GALVANOSTATIC)
+# What one impedance point costs: two periods to settle and three to measure, and at least
+# 10 ms at high frequency. The engine lets simulated time pass by the same rule.
+POINT_PERIODS = 5.0
+MIN_POINT_S = 0.01
+
+
+def point_time_s(freq_hz: np.ndarray) -> np.ndarray:
+    """How long each point of a sweep takes, s."""
+    return np.maximum(POINT_PERIODS / np.asarray(freq_hz, dtype=float), MIN_POINT_S)
+
+
+def sweep_plan(spec: dict) -> tuple[float, float, int]:
+    """(f_start_hz, f_stop_hz, points) an eis step spec sweeps, in the direction it asks:
+    points per decade turned into points, and with a time budget the low-frequency end
+    raised to the lowest frequency of the same grid at which the sweep still fits it."""
+    f0, f1 = float(spec["f_start_hz"]), float(spec["f_stop_hz"])
+    hi, lo = max(f0, f1), min(f0, f1)
+    decades = math.log10(hi / lo)
+    if spec.get("points_per_decade") is not None:
+        n = max(2, round(float(spec["points_per_decade"]) * decades) + 1)
+    else:
+        n = int(spec["points"])
+    budget = spec.get("time_budget_s")
+    if budget is not None and n > 1:
+        grid = hi * 10.0 ** (-decades / (n - 1) * np.arange(n))   # from the high end down
+        fits = int(np.searchsorted(np.cumsum(point_time_s(grid)), float(budget), side="right"))
+        if fits < n:
+            n, lo = max(fits, 2), float(grid[max(fits, 2) - 1])
+    return (hi, lo, n) if f0 >= f1 else (lo, hi, n)
 
 
 # -- concrete steps, for one cell --
@@ -38,9 +82,12 @@ class EisStep:
     f_start_hz: float
     f_stop_hz: float
     points: int
-    amplitude_v: float
+    amplitude_v: float           # potentiostatic amplitude, V rms (0 when galvanostatic)
     cycle: int
     dc_bias_v: float = 0.0
+    mode: str = POTENTIOSTATIC
+    amplitude_a: float = 0.0     # galvanostatic amplitude, A rms
+    bias_at_rest: bool = False   # the engine sets dc_bias_v to the voltage read just before
 
 
 @dataclass(frozen=True)
@@ -76,7 +123,8 @@ CURRENT_LIMITS = {"mA": 1e4, "mA/cm2": 1e4, "C": 1e3}   # |current| per unit, fa
 FIELDS = {                              # what each kind of step may hold, beyond kind and label
     "cc": {"current", "unit", "duration_s", "sample_interval_s", "v_min", "v_max", "q_max_mAh"},
     "rest": {"duration_s", "sample_interval_s"},
-    "eis": {"f_start_hz", "f_stop_hz", "points", "amplitude_v", "dc_bias_v"},
+    "eis": {"f_start_hz", "f_stop_hz", "points", "amplitude_v", "dc_bias_v", "every_cycles", "mode", "amplitude_a",
+            "bias_at_rest", "points_per_decade", "time_budget_s"},
     "pressure": {"mpa", "ramp_mpa_s"},
     "temperature": {"celsius", "tolerance_c", "timeout_s"},
     "loop": {"repeat", "counts_cycles", "steps"},
@@ -178,12 +226,8 @@ def _check_specs(specs, path: str, problems: list, depth: int = 0) -> tuple[int,
             _number(spec, "sample_interval_s", p, problems, 0, 1e4)
             n_steps, duration = n_steps + 1, duration + _finite(spec, "duration_s")
         elif kind == "eis":
-            _number(spec, "f_start_hz", p, problems, 0, 1e9)
-            _number(spec, "f_stop_hz", p, problems, 0, 1e9)
-            _number(spec, "points", p, problems, 2, 1601, strict_lo=False, integer=True)
-            _number(spec, "amplitude_v", p, problems, 0, 1)
-            _number(spec, "dc_bias_v", p, problems, -40, 40, required=False, strict_lo=False)
-            n_steps += 1
+            _check_eis(spec, p, problems)
+            n_steps += 1     # every pass counted: an upper bound when it runs every N cycles
         elif kind == "pressure":
             _number(spec, "mpa", p, problems, 0, 1000, strict_lo=False)
             _number(spec, "ramp_mpa_s", p, problems, 0, 100, strict_lo=False)
@@ -204,6 +248,75 @@ def _check_specs(specs, path: str, problems: list, depth: int = 0) -> tuple[int,
                 repeat = int(_finite(spec, "repeat"))
                 n_steps, duration = n_steps + repeat * inner_steps, duration + repeat * inner_s
     return n_steps, duration
+
+
+def _check_eis(spec: dict, p: str, problems: list) -> None:
+    """An eis step's settings (module doc); whatever is wrong goes to `problems`."""
+    before = len(problems)
+    _number(spec, "f_start_hz", p, problems, 0, 1e9)
+    _number(spec, "f_stop_hz", p, problems, 0, 1e9)
+    per_decade = spec.get("points_per_decade") is not None
+    if per_decade and spec.get("points") is not None:
+        problems.append(f"{p}.points: give points or points_per_decade, not both")
+    elif per_decade:
+        _number(spec, "points_per_decade", p, problems, 0, 100)
+    else:
+        _number(spec, "points", p, problems, 2, 1601, strict_lo=False, integer=True)
+    mode = spec.get("mode", POTENTIOSTATIC)
+    if mode not in EIS_MODES:
+        problems.append(f"{p}.mode: must be one of {', '.join(EIS_MODES)}, got {_show(mode)}")
+    elif mode == POTENTIOSTATIC:
+        _number(spec, "amplitude_v", p, problems, 0, 1)
+        if spec.get("amplitude_a") is not None:
+            problems.append(f"{p}.amplitude_a: a potentiostatic sweep has its amplitude in V (amplitude_v)")
+    else:
+        _number(spec, "amplitude_a", p, problems, 0, 1)
+        for key in ("amplitude_v", "dc_bias_v"):
+            if spec.get(key):
+                problems.append(f"{p}.{key}: a galvanostatic sweep has its amplitude in A and no voltage bias")
+        if spec.get("bias_at_rest"):
+            problems.append(f"{p}.bias_at_rest: a galvanostatic sweep at rest has no bias to set")
+    _number(spec, "dc_bias_v", p, problems, -40, 40, required=False, strict_lo=False)
+    if not isinstance(spec.get("bias_at_rest", False), bool):
+        problems.append(f"{p}.bias_at_rest: must be true or false, got {_show(spec['bias_at_rest'])}")
+    elif spec.get("bias_at_rest") and spec.get("dc_bias_v"):
+        problems.append(f"{p}.dc_bias_v: set a fixed bias or bias_at_rest, not both")
+    _number(spec, "every_cycles", p, problems, 1, 100000, required=False, strict_lo=False, integer=True)
+    _number(spec, "time_budget_s", p, problems, 0, 1e6, required=False)
+    if len(problems) > before:
+        return
+    if (per_decade or spec.get("time_budget_s") is not None) and spec["f_start_hz"] == spec["f_stop_hz"]:
+        problems.append(f"{p}.f_stop_hz: must differ from f_start_hz to sweep by decades or by a time budget")
+        return
+    if per_decade:
+        decades = abs(math.log10(spec["f_start_hz"] / spec["f_stop_hz"]))
+        if round(spec["points_per_decade"] * decades) + 1 > 1601:
+            problems.append(f"{p}.points_per_decade: {spec['points_per_decade']:g} a decade over {decades:.3g} "
+                            "decades is more than the 1601 points a sweep may have")
+            return
+    if spec.get("time_budget_s") is not None:
+        hi = max(spec["f_start_hz"], spec["f_stop_hz"])
+        f_start, f_stop, points = sweep_plan(spec)
+        if points == 2 and float(np.sum(point_time_s([f_start, f_stop]))) > spec["time_budget_s"]:
+            problems.append(f"{p}.time_budget_s: {spec['time_budget_s']:g} s does not fit two points from "
+                            f"{hi:g} Hz")
+
+
+def _runs_every(specs) -> bool:
+    """Whether a step among `specs` (at any depth) runs only every N cycles."""
+    return any(spec.get("every_cycles") if spec["kind"] == "eis" else
+               spec["kind"] == "loop" and _runs_every(spec["steps"]) for spec in specs)
+
+
+def _unrolled(specs) -> int:
+    """Concrete steps of one pass through `specs`, every step counted."""
+    return sum(int(spec["repeat"]) * _unrolled(spec["steps"]) if spec["kind"] == "loop" else 1 for spec in specs)
+
+
+def _cycles(specs) -> int:
+    """How many cycles one pass through `specs` starts."""
+    return sum(int(spec["repeat"]) * (spec.get("counts_cycles", True) + _cycles(spec["steps"]))
+               for spec in specs if spec["kind"] == "loop")
 
 
 @dataclass(frozen=True)
@@ -242,8 +355,27 @@ class StepList:
         return list(self.iter_steps(stack))
 
     def step_count(self) -> int:
-        """How many concrete steps expand() gives, counted without expanding."""
-        return _check_specs(self.program, "steps", [])[0]
+        """How many concrete steps expand() gives, counted without expanding them: a
+        loop is walked pass by pass only when a step in it runs every N cycles."""
+        counter = [0]
+
+        def count(specs) -> int:
+            n = 0
+            for spec in specs:
+                counts = spec.get("counts_cycles", True)
+                if spec["kind"] != "loop":
+                    every = spec.get("every_cycles") if spec["kind"] == "eis" else None
+                    n += not every or max(counter[0], 1) % int(every) == 0
+                elif not _runs_every(spec["steps"]):
+                    counter[0] += int(spec["repeat"]) * (counts + _cycles(spec["steps"]))
+                    n += int(spec["repeat"]) * _unrolled(spec["steps"])
+                else:
+                    for _ in range(int(spec["repeat"])):
+                        counter[0] += counts
+                        n += count(spec["steps"])
+            return n
+
+        return count(self.program)
 
     def iter_steps(self, stack: Stack) -> Iterator:
         """expand()'s steps one at a time, for a run that needs only the next one."""
@@ -282,9 +414,14 @@ class StepList:
                     yield CurrentStep(spec.get("label", "rest"), 0.0, float(spec["duration_s"]), cycle,
                                       float(spec["sample_interval_s"]))
                 elif kind == "eis":
-                    yield EisStep(spec.get("label", "eis"), float(spec["f_start_hz"]), float(spec["f_stop_hz"]),
-                                  int(spec["points"]), float(spec["amplitude_v"]), cycle,
-                                  float(spec.get("dc_bias_v") or 0.0))
+                    every = spec.get("every_cycles")
+                    if every and cycle % int(every):
+                        continue
+                    f_start, f_stop, points = sweep_plan(spec)
+                    yield EisStep(spec.get("label", "eis"), f_start, f_stop, points,
+                                  float(spec.get("amplitude_v") or 0.0), cycle, float(spec.get("dc_bias_v") or 0.0),
+                                  spec.get("mode", POTENTIOSTATIC), float(spec.get("amplitude_a") or 0.0),
+                                  bool(spec.get("bias_at_rest", False)))
                 elif kind == "temperature":
                     yield TemperatureStep(spec.get("label", "temperature"), float(spec["celsius"]),
                                           float(spec.get("tolerance_c") or 1.0),
@@ -348,22 +485,45 @@ def plate_strip(current_density_mA_cm2: float = 0.16, half_cycle_h: float = 1.0,
              "duration_s": half, "sample_interval_s": sample_interval_s}]},), voltage_limit_v=1.0)
 
 
+# The impedance sweep a cycling run takes every N cycles: the range solid-state cells are
+# measured over, 10 points a decade, 10 mV at the rest voltage; the 600 s budget ends it
+# near 50 mHz (the analyser in the eis role may clip it further, with a note in the run).
+CYCLING_EIS = {"kind": "eis", "label": "eis", "f_start_hz": 1e6, "f_stop_hz": 0.01, "points_per_decade": 10,
+               "amplitude_v": 0.01, "bias_at_rest": True, "time_budget_s": 600.0}
+# The same sweep driven by current, for an analyser that cannot hold a full cell's ~3.7 V
+# (the IM3590's bias stops at 2.5 V): 50 uA at rest, ~10 mV across the aged cell's ~200 ohm.
+CYCLING_EIS_GALVANOSTATIC = {**{k: v for k, v in CYCLING_EIS.items() if k not in ("amplitude_v", "bias_at_rest")},
+                             "mode": GALVANOSTATIC, "amplitude_a": 50e-6}
+
+
 def cycling(groups=((1 / 3, 500),), v_min: float = 2.6, v_max: float = 4.25, rest_s: float = 600.0,
             sample_interval_s: float = 30.0, max_step_factor: float = 1.5, title: str = "cycling",
-            cycles: int | None = None) -> StepList:
+            cycles: int | None = None, eis_every: int | None = None, eis_at: str = "discharge",
+            eis_mode: str = POTENTIOSTATIC) -> StepList:
     """Constant-current charge/discharge between cut-offs in (C-rate, cycles) groups; a
-    step also ends at max_step_factor x its nominal time. `cycles` sets every group's count."""
+    step also ends at max_step_factor x its nominal time. `cycles` sets every group's count.
+    `eis_every` N adds an impedance sweep (CYCLING_EIS, or CYCLING_EIS_GALVANOSTATIC with
+    `eis_mode` galvanostatic) in cycles N, 2N, ..., at the end of the rest after the
+    discharge (`eis_at` "discharge") or after the charge ("charge")."""
+    if eis_at not in ("charge", "discharge"):
+        raise ValueError(f"eis_at must be 'charge' or 'discharge', got {eis_at!r}")
+    if eis_mode not in EIS_MODES:
+        raise ValueError(f"eis_mode must be one of {', '.join(EIS_MODES)}, got {eis_mode!r}")
+    sweep = CYCLING_EIS if eis_mode == POTENTIOSTATIC else CYCLING_EIS_GALVANOSTATIC
     program = []
     for rate, count in groups:
         limit = max_step_factor * 3600.0 / rate
         rest = [{"kind": "rest", "duration_s": rest_s, "sample_interval_s": sample_interval_s}] if rest_s else []
+        eis = [{**sweep, "every_cycles": eis_every}] if eis_every else []
         program.append({"kind": "loop", "repeat": cycles or count, "counts_cycles": True, "steps": [
             {"kind": "cc", "label": "charge", "current": rate, "unit": "C", "duration_s": limit,
              "sample_interval_s": sample_interval_s, "v_max": v_max},
             *rest,
+            *(eis if eis_at == "charge" else []),
             {"kind": "cc", "label": "discharge", "current": -rate, "unit": "C", "duration_s": limit,
              "sample_interval_s": sample_interval_s, "v_min": v_min},
-            *rest]})
+            *rest,
+            *(eis if eis_at == "discharge" else [])]})
     return StepList(title, tuple(program), voltage_limit_v=5.0)
 
 
@@ -396,6 +556,9 @@ PRESET_FACTORIES = {
     "rate-test": (cycling, {"groups": ((0.1, 3), (0.2, 3), (1 / 3, 3), (0.5, 3)), "sample_interval_s": 10.0,
                             "title": "rate-test"}),
     "cycling-c3-500": (cycling, {"groups": ((1 / 3, 500),), "sample_interval_s": 60.0, "title": "cycling-c3-500"}),
+    # 20 spectra, at the end of cycles 25, 50, ..., 500, each after the discharge's rest.
+    "cycling-c3-500-eis": (cycling, {"groups": ((1 / 3, 500),), "sample_interval_s": 60.0,
+                                     "title": "cycling-c3-500-eis", "eis_every": 25}),
     "gitt": (gitt, {}),
     "eis": (eis, {}),
 }

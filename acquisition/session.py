@@ -12,6 +12,7 @@ from cell.validation import errors, validate
 from instruments.bench import hardware_bench, simulated_bench
 from instruments.clock import WallClock, make_clock
 from instruments.discovery import load_assignment
+from instruments.impedance_range import clip_notes
 from notebook import Notebook
 
 
@@ -26,10 +27,12 @@ class Session:
 
 def prepare_run(notebook: Notebook, stack: Stack, protocol: AnyProtocol, speed="3600", seed: int = 0,
                 listeners=(), build_id: int | None = None, bench: str = "sim",
-                assignment_path=None, detector_overrides: dict | None = None, on_trip: str = "stop") -> Session:
+                assignment_path=None, detector_overrides: dict | None = None, on_trip: str = "stop",
+                impedance: str = "e4990a") -> Session:
     """Validate and save the build (unless given), open the bench, make an engine.
     bench "sim": the simulated bench at `speed`; "hw": the instruments of the saved
-    role assignment, in real time."""
+    role assignment, in real time. impedance: the analyser the simulated bench emulates
+    (instruments.bench.IMPEDANCE_ANALYSERS)."""
     problems = errors(validate(stack))
     if problems:
         raise ValueError("the build is not valid: " + "; ".join(map(str, problems)))
@@ -37,7 +40,7 @@ def prepare_run(notebook: Notebook, stack: Stack, protocol: AnyProtocol, speed="
     detectors = detectors_for(stack, detector_overrides)
     if bench == "sim":
         clock = make_clock(speed)
-        instruments = simulated_bench(stack, clock, seed=seed)
+        instruments = simulated_bench(stack, clock, seed=seed, impedance=impedance)
     elif bench == "hw":
         clock = WallClock()
         try:
@@ -51,7 +54,10 @@ def prepare_run(notebook: Notebook, stack: Stack, protocol: AnyProtocol, speed="
             if isinstance(step, EisStep):
                 if instruments.eis is None:
                     raise ValueError("this protocol sweeps impedance: assign an impedance analyser (role eis)")
-                instruments.eis.check_sweep(step.f_start_hz, step.f_stop_hz, step.points, step.amplitude_v)
+        # A span beyond the analyser's is clipped when the step runs (with a note); an
+        # amplitude or bias it cannot apply, or no overlap at all, is refused here, before anything starts.
+        if instruments.eis is not None:
+            clip_notes(instruments.eis.CAPABILITY, steps)
     except ValueError:
         instruments.close()
         raise

@@ -217,6 +217,10 @@ class EisFit:
     ok: bool
     flags: list[str]
     notes: list[str] = field(default_factory=list)
+    # points the analyser flagged (overload, out of range): shown, not fitted
+    flagged_frequency_hz: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    flagged_z: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=complex))
+    flagged_reasons: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return {
@@ -235,6 +239,8 @@ class EisFit:
             "ok": self.ok,
             "flags": self.flags,
             "notes": self.notes,
+            "flagged_points": [{"frequency_hz": float(f), "flag": reason}
+                               for f, reason in zip(self.flagged_frequency_hz, self.flagged_reasons)],
         }
 
 
@@ -280,20 +286,34 @@ def initial_guess(circuit: Circuit, frequency_hz: np.ndarray, z: np.ndarray, spr
 def fit_circuit(frequency_hz: np.ndarray, z: np.ndarray, circuit: str, guess: dict[str, float] | list[float] | None = None,
                 *, area_cm2: float | None = None, symmetric: bool = False, interface: list[str] | None = None,
                 weighting: str = "unit", keep_inductive: bool | None = None, rms_floor_pct: float = 0.5,
-                kk_limit_pct: float = 2.0) -> EisFit:
+                kk_limit_pct: float = 2.0, point_flags: list[str | None] | None = None) -> EisFit:
     """Fit `circuit` to a spectrum (Z in ohm, Im negative for capacitive behaviour).
 
     Points with Im(Z) >= 0 are left out unless the circuit has an inductor (they are the
     cable's inductance, which no R/C/CPE/W network can follow), as impedance.py's
     documented example does. weighting: 'unit' (impedance.py's default, least squares
     on ohm) or 'modulus' (residuals relative to |Z|). Without a guess, several starts
-    from initial_guess() are tried and the best kept."""
+    from initial_guess() are tried and the best kept. point_flags: per point None or what
+    the analyser reported (an overload, a reading out of its range); flagged points are
+    left out of the fit and kept on the result (flagged_*) to be shown."""
     model = Circuit(circuit)
     f = np.asarray(frequency_hz, dtype=float)
     z = np.asarray(z, dtype=complex)
     if f.shape != z.shape or f.ndim != 1:
         raise ValueError("frequency and impedance must be 1-D arrays of equal length")
     notes = []
+    flagged = np.zeros(f.size, dtype=bool)
+    if point_flags is not None:
+        if len(point_flags) != f.size:
+            raise ValueError(f"{len(point_flags)} point flags for {f.size} points")
+        flagged = np.array([flag is not None for flag in point_flags], dtype=bool)
+    flagged_f, flagged_z = f[flagged], z[flagged]
+    reasons = [str(flag) for flag in (point_flags or []) if flag is not None]
+    if flagged.any():
+        counts = {reason: reasons.count(reason) for reason in sorted(set(reasons))}
+        notes.append(f"{int(flagged.sum())} point(s) the analyser flagged left out of the fit ("
+                     + ", ".join(f"{n} {reason.replace('_', ' ')}" for reason, n in counts.items()) + ")")
+        f, z = f[~flagged], z[~flagged]
     if keep_inductive is None:
         keep_inductive = any(e.kind == "L" for e in model.elements)
     if not keep_inductive:
@@ -373,7 +393,7 @@ def fit_circuit(frequency_hz: np.ndarray, z: np.ndarray, circuit: str, guess: di
         if area_cm2 is None:
             notes.append("no area given: per-interface values are in ohm, not ohm cm2")
     return EisFit(model.text, params, stderr, model.units, area_cm2, asr, chosen, per_interface, f, z, z_fit, rms,
-                  kk, not flags, flags, notes)
+                  kk, not flags, flags, notes, flagged_f, flagged_z, reasons)
 
 
 def _global_start(model: Circuit, f: np.ndarray, z: np.ndarray, residuals, exponent: np.ndarray) -> np.ndarray:

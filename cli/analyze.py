@@ -35,6 +35,13 @@ def add_arguments(sub: argparse._SubParsersAction, common: argparse.ArgumentPars
     p.add_argument("--spectrum", type=int,
                    help="eis of a notebook run: which of its spectra (0, 1, ...; default the last)")
     p.add_argument("--guess", help="eis: initial guesses, comma-separated in circuit parameter order")
+    p.add_argument("--all-spectra", action="store_true",
+                   help="eis of a notebook run: fit every spectrum (each started from the previous fit) and list the "
+                        "resistances with 1-sigma, cycle, time and the Kramers-Kronig check per spectrum; default "
+                        "circuit: two arcs for a cell with a cathode, else one")
+    p.add_argument("--drt", action="store_true",
+                   help="eis: the distribution of relaxation times (lambda by generalised cross-validation) and its "
+                        "peaks, after a Kramers-Kronig check")
     p.add_argument("--symmetric", action="store_true", default=None,
                    help="eis: a symmetric cell (per-interface = half); default: from the build's template")
     p.add_argument("--working", choices=["cathode", "anode"],
@@ -59,7 +66,8 @@ def _analysis_source(args) -> tuple[dict, dict, list[str], object]:
         try:
             if args.kind == "eis":
                 spectrum = read_spectrum(args.source)
-                return {"frequency_hz": spectrum.frequency_hz, "z_ohm": spectrum.z_ohm}, {}, spectrum.warnings, None
+                return ({"frequency_hz": spectrum.frequency_hz, "z_ohm": spectrum.z_ohm, "flags": spectrum.flags}, {},
+                        spectrum.warnings, None)
             series = read_timeseries(args.source)
         except FormatError as exc:
             raise CliError(str(exc)) from None
@@ -75,7 +83,8 @@ def _analysis_source(args) -> tuple[dict, dict, list[str], object]:
         run = load_run(existing_notebook(args.db), args.run)
         if args.kind == "eis":
             spectrum = pick_spectrum(run, args.spectrum)
-            return ({"frequency_hz": spectrum["freq_hz"], "z_ohm": spectrum["z"], "spectrum": spectrum["spectrum"]},
+            return ({"frequency_hz": spectrum["freq_hz"], "z_ohm": spectrum["z"], "spectrum": spectrum["spectrum"],
+                     "flags": spectrum.get("flags")},
                     asdict(run.basis), [], run)
     except (NotebookError, ValueError) as exc:
         raise CliError(str(exc)) from None
@@ -93,6 +102,11 @@ def _option(args, name: str, build: dict, key: str | None = None):
 def handle(args: argparse.Namespace) -> int:
     if args.spectrum is not None and (args.kind != "eis" or args.run is None):
         raise CliError("--spectrum picks a spectrum of a notebook run: use it with eis --db PATH --run ID")
+    if (args.all_spectra or args.drt) and args.kind != "eis":
+        raise CliError(f"--{'all-spectra' if args.all_spectra else 'drt'} is for eis: analyze eis ...")
+    if args.all_spectra and (args.run is None or args.drt or args.spectrum is not None):
+        raise CliError("--all-spectra fits every spectrum of a notebook run: use it with eis --db PATH --run ID, "
+                       "without --drt or --spectrum")
     columns, build, warnings, run = _analysis_source(args)
     logged = run.events if run is not None else []
     area = _option(args, "area_cm2", build)
@@ -141,6 +155,10 @@ def _missing_notes(missing: dict[str, str], run) -> list[str]:
 def _analyze(args, columns: dict, build: dict, area: float | None, run):
     """(result with to_dict(), a text table for people). run: the notebook run, or None."""
     import pandas as pd
+    if args.kind == "eis" and (args.all_spectra or args.drt):
+        from cli.analyze_eis import all_spectra, drt_of
+        symmetric = bool(_option(args, "symmetric", build))
+        return all_spectra(args, run, area, symmetric) if args.all_spectra else drt_of(args, columns, area)
     if args.kind == "eis":
         from analysis.eis import DEFAULT_CIRCUIT, fit_circuit
         guess = None
@@ -150,7 +168,8 @@ def _analyze(args, columns: dict, build: dict, area: float | None, run):
             except ValueError:
                 raise CliError(f"--guess must be comma-separated numbers, got {args.guess!r}") from None
         fit = fit_circuit(columns["frequency_hz"], columns["z_ohm"], args.circuit or DEFAULT_CIRCUIT, guess,
-                          area_cm2=area, symmetric=bool(_option(args, "symmetric", build)))
+                          area_cm2=area, symmetric=bool(_option(args, "symmetric", build)),
+                          point_flags=columns.get("flags"))
         if "spectrum" in columns:
             fit.notes.append(f"spectrum {columns['spectrum']} of run {args.run}")
         rows = pd.DataFrame({"value": fit.parameters, "stderr": fit.stderr, "unit": fit.units,

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from cli.common import CliError, clean_text, finite_float, open_notebook, print_json, refuse_read_only
 
+IMPEDANCE_CHOICES = ("e4990a", "im3590", "solartron1260")   # instruments.bench.IMPEDANCE_ANALYSERS, kept light to import
+
 
 def add_arguments(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("run", parents=[common], help="run a protocol headless on the simulated bench or the instruments")
@@ -16,6 +18,9 @@ def add_arguments(sub: argparse._SubParsersAction, common: argparse.ArgumentPars
     p.add_argument("--bench", choices=["sim", "hw"], default="sim",
                    help="sim: the simulated bench; hw: the instruments assigned with `instruments --assign`")
     p.add_argument("--instruments", type=Path, default=None, help="role assignment file for --bench hw")
+    p.add_argument("--impedance", choices=IMPEDANCE_CHOICES, default=None,
+                   help="--bench sim: the impedance analyser emulated (default e4990a, 20 Hz to 120 MHz; "
+                        "im3590 1 mHz to 200 kHz; solartron1260 10 uHz to 32 MHz)")
     p.add_argument("--speed", default="max", help="clock factor against real time, or 'max' (default)")
     p.add_argument("--seed", type=int, default=0, help="seed of the simulated cell")
     p.add_argument("--cycles", type=int, default=None, help="override the protocol's cycle count")
@@ -30,6 +35,8 @@ def handle(args: argparse.Namespace) -> int:
     from acquisition.protocol import MAX_FILE_CHARS, StepList, preset
     from acquisition.session import prepare_run
     refuse_read_only(args, "writes a run into the notebook")
+    if args.impedance is not None and args.bench != "sim":
+        raise CliError("--impedance picks the simulated bench's analyser; with --bench hw the role assignment says which")
     try:
         stack = cell.from_template(args.template, area_cm2=args.area_cm2)
         if args.protocol.endswith(".json"):
@@ -52,7 +59,7 @@ def handle(args: argparse.Namespace) -> int:
     with stop_on_signals(lambda reason: [engine.stop(reason) for engine in engines]) as requests:
         try:
             session = prepare_run(nb, stack, protocol, speed=args.speed, seed=args.seed, bench=args.bench,
-                                  assignment_path=args.instruments)
+                                  assignment_path=args.instruments, impedance=args.impedance or "e4990a")
         except ValueError as exc:
             raise CliError(str(exc)) from None
         engines.append(session.engine)

@@ -17,9 +17,10 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from analysis.eis import DEFAULT_CIRCUIT, CircuitError, Circuit
+from gui import theme
 from gui.analysis_runs import ANALYSES, RunData, default_options, tables, with_run_column
 
-RUN_COLOURS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000"]
+
 RUN_STYLES = [QtCore.Qt.PenStyle.SolidLine, QtCore.Qt.PenStyle.DashLine, QtCore.Qt.PenStyle.DotLine,
               QtCore.Qt.PenStyle.DashDotLine]
 CIRCUITS = [DEFAULT_CIRCUIT, "R0-p(R1,CPE1)-p(R2,CPE2)", "R0-p(R1,CPE1)-Wo1", "R0-p(R1,C1)-p(R2-Wo1,C2)"]
@@ -35,7 +36,7 @@ class Entry:
 
     @property
     def colour(self) -> str:
-        return RUN_COLOURS[self.index % len(RUN_COLOURS)]
+        return theme.run_colour(self.index)     # Okabe-Ito, adjusted to the theme's background
 
     @property
     def style(self) -> QtCore.Qt.PenStyle:
@@ -92,18 +93,17 @@ def format_value(value) -> str:
 
 
 def make_plot(x_label: str, y_label: str, *, log_x: bool = False, log_y: bool = False) -> pg.PlotWidget:
-    """A white plot with a grid, a legend and labelled axes; labels carry their unit in
-    brackets (pyqtgraph's own SI prefixing is off: 'mAh' must not become 'kmAh')."""
-    plot = pg.PlotWidget(background="w")
+    """A plot in the theme's colours with a grid, a legend and labelled axes; labels carry
+    their unit in brackets (pyqtgraph's own SI prefixing is off: 'mAh' must not become 'kmAh')."""
+    plot = pg.PlotWidget()
     plot.setLabel("bottom", x_label)
     plot.setLabel("left", y_label)
     for axis in ("bottom", "left"):
         plot.getAxis(axis).enableAutoSIPrefix(False)
-        plot.getAxis(axis).setTextPen("k")
-        plot.getAxis(axis).setPen("k")
     plot.showGrid(x=True, y=True, alpha=0.25)
     plot.setLogMode(x=log_x, y=log_y)
-    plot.addLegend(offset=(-10, 10), labelTextColor="k", brush=pg.mkBrush(255, 255, 255, 200))
+    plot.addLegend(offset=(-10, 10))
+    theme.style_plot(plot)
     plot.setMinimumSize(260, 200)
     return plot
 
@@ -369,6 +369,9 @@ class DqdvPage(AnalysisPage):
         return out
 
 
+FLAGGED_COLOUR = "flagged"     # points an analyser flagged: red crosses whatever the run's colour (a theme role)
+
+
 class EisPage(AnalysisPage):
     kind = "eis"
     CONTROLS = True
@@ -429,6 +432,11 @@ class EisPage(AnalysisPage):
             z, z_fit = fit.z_measured * area, fit.z_fit * area
             add_curve(self.plots["nyquist"], z.real, -z.imag, colour=e.colour, symbol="o", filled=e.index == 0,
                       lines=False, name=f"{e.run.label} spectrum {e.result.spectrum}")
+            if fit.flagged_z.size:
+                # what the analyser flagged (overload, out of range): shown as crosses, not fitted
+                flagged = fit.flagged_z * area
+                add_curve(self.plots["nyquist"], flagged.real, -flagged.imag, colour=theme.color(FLAGGED_COLOUR), symbol="x",
+                          lines=False, name=f"{e.run.label} flagged by the analyser (not fitted)")
             order = np.argsort(fit.frequency_hz)
             add_curve(self.plots["nyquist"], z_fit.real[order], -z_fit.imag[order], colour=e.colour, style=e.style,
                       width=2, name=f"{e.run.label} fit")
@@ -446,9 +454,11 @@ class EisPage(AnalysisPage):
             unit = "ohm cm²" if e.result.area_cm2 else "ohm"
             interface = "; ".join(f"per interface ({k}) {v:.3g} {unit}" for k, v in fit.per_interface_ohm_cm2.items())
             verdict = "fit ok" if fit.ok else "BAD FIT: " + "; ".join(fit.flags)
+            flagged = (f"; {fit.flagged_z.size} point(s) flagged by the analyser ({', '.join(sorted(set(fit.flagged_reasons)))}"
+                       "): red crosses, not fitted" if fit.flagged_z.size else "")
             out.append(f"{e.run.label}, spectrum {e.result.spectrum}: {fit.circuit}, residuals "
                        f"{fit.residual_rms_pct:.2f} % rms (Lin-KK {fit.kk.residual_rms_pct:.2f} %). "
-                       + (f"{interface}. " if interface else "") + verdict)
+                       + (f"{interface}. " if interface else "") + verdict + flagged)
         return out
 
 

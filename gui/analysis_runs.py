@@ -35,6 +35,7 @@ from analysis.gitt import gitt
 from analysis.plating import plate_strip_table
 from analysis.short_report import short_report
 from analysis.three_electrode import guess_working, three_electrode
+from gui.analysis_eis_runs import EIS_RUN_KINDS, compute_eis, default_eis_options, eis_tables
 from cell import Stack
 from notebook import Notebook
 from notebook.basis import describes_cell, given_figures
@@ -45,6 +46,7 @@ ANALYSES: dict[str, str] = {
     "cycling": "Cycling",
     "dqdv": "Profiles & dQ/dV",
     "eis": "EIS",
+    **EIS_RUN_KINDS,            # impedance over a run, DRT (gui.analysis_eis_runs)
     "gitt": "GITT",
     "three-electrode": "Three-electrode",
     "shorts": "Shorts",
@@ -219,7 +221,8 @@ def short_detectors(run: RunData) -> list:
 def analyses_for(run: RunData) -> list[str]:
     """The analyses that fit the run, in ANALYSES order: plating/stripping for Li | Li
     cells, cycling and dQ/dV for full cells, GITT for interlayer half cells (each when
-    current flowed), EIS when the run has spectra, three-electrode when the samples have
+    current flowed), EIS and DRT when the run has spectra (impedance over the run with
+    two or more), three-electrode when the samples have
     a reference channel, shorts when the engine watched the cell for them. An imported
     run with no build: plating/stripping when its trace is a Li | Li cell's, else
     cycling and dQ/dV (charge, CE and energy fit any cell that passes current)."""
@@ -236,6 +239,7 @@ def analyses_for(run: RunData) -> list[str]:
             out.append("gitt")
     if run.spectra:
         out.append("eis")
+        out += ["eis-run", "drt"] if len(run.spectra) > 1 else ["drt"]
     if run.has_current and run.has_reference:
         out.append("three-electrode")
     if run.has_current and short_detectors(run):
@@ -259,6 +263,8 @@ def default_cycles(run: RunData, count: int = 6) -> tuple[int, ...]:
 
 
 def default_options(kind: str, run: RunData) -> dict:
+    if kind in EIS_RUN_KINDS:
+        return default_eis_options(kind, run)
     if kind == "dqdv":
         return {"cycles": default_cycles(run)}
     if kind == "eis":
@@ -348,7 +354,7 @@ def compute(kind: str, run: RunData, options: dict, progress: Progress = _no_pro
         spectrum = pick_spectrum(run, number)
         progress(0.1, f"fitting {options.get('circuit', DEFAULT_CIRCUIT)} to spectrum {spectrum['spectrum']} of run #{run.run_id}")
         fit = fit_circuit(spectrum["freq_hz"], spectrum["z"], options.get("circuit", DEFAULT_CIRCUIT),
-                          area_cm2=b.area_cm2, symmetric=b.symmetric)
+                          area_cm2=b.area_cm2, symmetric=b.symmetric, point_flags=spectrum.get("flags"))
         if b.area_cm2 is None:
             how = HOW_TO_GIVE if not run.describes_cell else f"build #{run.build_id} does not give it"
             fit.notes.append("area unknown: no ohm·cm²; " + how.format(label="area", option="area-cm2"))
@@ -366,6 +372,8 @@ def compute(kind: str, run: RunData, options: dict, progress: Progress = _no_pro
         if not run.describes_cell and "detectors" not in run.provenance:
             report.notes.insert(0, f"detectors chosen from the trace: {run.cell_guess.reason}")
         return ShortsResult(report, run.events, s["t"] / 3600.0, s["voltage"])
+    if kind in EIS_RUN_KINDS:
+        return compute_eis(kind, run, options, progress)
     raise ValueError(f"unknown analysis {kind!r}; known: {', '.join(ANALYSES)}")
 
 
@@ -449,6 +457,8 @@ def _events(events: list[dict]) -> pd.DataFrame:
 
 def tables(kind: str, result, run: RunData) -> dict[str, pd.DataFrame]:
     """The result's tables by name, each column headed 'Name (unit)'."""
+    if kind in EIS_RUN_KINDS:
+        return eis_tables(kind, result, run)
     b = run.basis
     if kind == "plate-strip":
         return {"per cycle": _labelled(result.table, PLATE_STRIP_SPEC)}

@@ -16,9 +16,11 @@ import pyqtgraph as pg
 import pyqtgraph.exporters  # noqa: F401  (loads pg.exporters)
 from PySide6 import QtCore, QtGui, QtSvg, QtWidgets
 
+from gui.analysis_eis import EIS_PAGES
 from gui.analysis_pages import PAGES, AnalysisPage, Entry
 from gui.analysis_runs import ANALYSES, RunData, analyses_for, options_key, write_csv
 from gui.analysis_worker import LOAD, AnalysisThread, Job
+from gui.layout import FlowLayout, labelled
 from notebook import Notebook, NotebookError
 
 PNG_WIDTH_PX = 1600        # exported plots: sharp enough for a slide or a report
@@ -37,6 +39,7 @@ class AnalysisView(QtWidgets.QWidget):
         self._thread: AnalysisThread | None = None
         self._again = False                    # plan more work once the running batch ends
         self._prepared_for: int | None = None  # the run the pages' options were set for
+        self._run_rows: list[dict] = []        # the notebook's runs, newest first, as last read
 
         self.run_picker = QtWidgets.QComboBox()
         self.run_picker.setMinimumContentsLength(34)
@@ -55,17 +58,15 @@ class AnalysisView(QtWidgets.QWidget):
         self.export_menu = QtWidgets.QMenu(self.export_button)
         self.export_button.setMenu(self.export_menu)
         self.export_menu.aboutToShow.connect(self._fill_export_menu)
-        bar = QtWidgets.QHBoxLayout()
-        bar.addWidget(QtWidgets.QLabel("Run:"))
-        bar.addWidget(self.run_picker, 2)
-        bar.addWidget(self.reload)
-        bar.addSpacing(12)
-        bar.addWidget(QtWidgets.QLabel("Compare with:"))
-        bar.addWidget(self.overlay_picker, 1)
-        bar.addWidget(self.add_overlay_button)
-        bar.addWidget(self.clear_overlays)
-        bar.addSpacing(12)
-        bar.addWidget(self.export_button)
+        # one row when wide, two or three when narrow (gui/layout.py)
+        bar = FlowLayout(spacing=12)
+        pick = labelled("Run:", self.run_picker, stretch=True)
+        pick.layout().addWidget(self.reload)
+        compare = labelled("Compare with:", self.overlay_picker, stretch=True)
+        compare.layout().addWidget(self.add_overlay_button)
+        compare.layout().addWidget(self.clear_overlays)
+        for group in (pick, compare, self.export_button):
+            bar.addWidget(group)
 
         self.heading = QtWidgets.QLabel("Pick a run of the notebook to analyse it.")
         self.heading.setWordWrap(True)
@@ -95,6 +96,7 @@ class AnalysisView(QtWidgets.QWidget):
         self.run_picker.activated.connect(self._picked_run)
         self.reload.clicked.connect(lambda: self.refresh_runs())
         self.add_overlay_button.clicked.connect(self._picked_overlay)
+        self.overlay_picker.currentIndexChanged.connect(lambda _index: self._update_actions())
         self.clear_overlays.clicked.connect(self.remove_overlays)
         self.cancel_button.clicked.connect(self.cancel)
         self.resume_button.clicked.connect(self._plan)
@@ -111,7 +113,7 @@ class AnalysisView(QtWidgets.QWidget):
         self.primary = int(run_id)
         self.overlays = []
         self._forget(self.primary)
-        self._select(self.run_picker, self.primary)
+        self._fill_pickers()
         self.heading.setText(f"Run #{self.primary}: reading…")
         self._forget_unused()
         self._restart()
@@ -137,7 +139,8 @@ class AnalysisView(QtWidgets.QWidget):
         self._render_all()
 
     def refresh_runs(self, notebook: Notebook | str | Path | None = None) -> None:
-        """Fill the run pickers from the notebook (its own read-only connection)."""
+        """Fill the run pickers from the notebook (its own read-only connection), each run
+        with its stored status; the run shown is read again if it has ended since."""
         if notebook is not None:
             self._use_notebook(notebook)
         if self.path is None:
@@ -148,14 +151,30 @@ class AnalysisView(QtWidgets.QWidget):
         except NotebookError as exc:
             self.status.setText(str(exc))
             return
+        self._run_rows = list(reversed(runs))        # newest first
+        self._fill_pickers()
+        shown = self.runs.get(self.primary)
+        stored = next((r["status"] for r in runs if r["run_id"] == self.primary), None)
+        if shown is not None and stored is not None and shown.status != stored:
+            self._forget(self.primary)                # "running" when read; its end changes its figures too
+            self._restart()
+
+    def _fill_pickers(self) -> None:
+        """The run picker lists every run; "Compare with" every other run, none chosen
+        until the operator picks one (the run shown is never offered as its own overlay)."""
+        chosen = self.overlay_picker.currentData()
         for picker in (self.run_picker, self.overlay_picker):
-            chosen = picker.currentData()
-            picker.clear()
-            for r in reversed(runs):         # newest first
+            with QtCore.QSignalBlocker(picker):
+                picker.clear()
+        with QtCore.QSignalBlocker(self.overlay_picker):
+            self.overlay_picker.addItem("— choose a run —", None)
+            for r in self._run_rows:
                 started = (r["started_utc"] or "")[:16].replace("T", " ")
-                picker.addItem(f"#{r['run_id']} {r['template']} · {r['protocol']} · {r['status']} · {started}",
-                               r["run_id"])
-            self._select(picker, chosen)
+                text = f"#{r['run_id']} {r['template']} · {r['protocol']} · {r['status']} · {started}"
+                self.run_picker.addItem(text, r["run_id"])
+                if r["run_id"] != self.primary:
+                    self.overlay_picker.addItem(text, r["run_id"])
+            self._select(self.overlay_picker, chosen if chosen != self.primary else None)
         self._select(self.run_picker, self.primary)
         self._update_actions()
 
@@ -228,6 +247,10 @@ class AnalysisView(QtWidgets.QWidget):
     def closeEvent(self, event) -> None:
         self.shutdown()
         super().closeEvent(event)
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        self.refresh_runs()   # runs started or ended while another tab was on screen
+        super().showEvent(event)
 
     # -- planning and running work --
     def _use_notebook(self, notebook: Notebook | str | Path) -> None:
@@ -370,7 +393,7 @@ class AnalysisView(QtWidgets.QWidget):
         self._clear_tabs()
         for kind in kinds:
             if kind not in self.pages:
-                page = PAGES[kind]()
+                page = (EIS_PAGES.get(kind) or PAGES[kind])()
                 page.options_changed.connect(self._restart)
                 self.pages[kind] = page
             self.pages[kind].prepare(run)
@@ -451,7 +474,7 @@ class AnalysisView(QtWidgets.QWidget):
             self.add_overlay(self.path, run_id)
 
     def _update_actions(self) -> None:
-        self.add_overlay_button.setEnabled(self.primary is not None and self.overlay_picker.count() > 0)
+        self.add_overlay_button.setEnabled(self.primary is not None and self.overlay_picker.currentData() is not None)
         self.clear_overlays.setEnabled(bool(self.overlays))
         self.export_button.setEnabled(self.current_kind() is not None)
 

@@ -5,26 +5,38 @@ and export a run or a build sheet. Analysis is the analysis view's: the browser 
 main window for it through `analysis_requested`.
 
 Every filter is one field of notebook.search.RunQuery; the lists are re-queried when a
-filter changes, when the tab is shown, and after an import or an annotation."""
+filter changes, when the tab is shown, after an import or an annotation, and, while the
+tab is on screen, when a run starts or ends or a build is saved (polled, so a run ended
+by another channel or an import by another process shows too).
+
+The details pane shows exactly what the current list has selected: one run, one build,
+or nothing (several runs, or a selection a filter removed). Its notes, tags and cell
+figures therefore always go to the row the operator sees selected."""
 from __future__ import annotations
 
 from pathlib import Path
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from gui import theme
 from gui.browser_compare import CompareView
 from gui.browser_detail import DetailView
 from gui.browser_model import BUILD_COLUMNS, RUN_COLUMNS, RecordsModel
+from gui.layout import AdaptiveSplitter, ElidedLabel, FlowLayout, labelled
 from notebook import Notebook, NotebookError
 from notebook.export import FORMATS, SUFFIXES, export
 from notebook.formats import FormatError
 from notebook.importer import import_file
-from notebook.search import RunQuery, local_day_bounds
+from notebook.search import RunQuery, lists_state, local_day_bounds
 
 ANY = ""
 EXPORT_TITLES = {"bdf-csv": "Run as BDF CSV…", "parquet": "Run as Parquet…", "eis-csv": "Spectra as CSV…",
                  "build-sheet": "Build sheet (Markdown)…"}
 IMPORT_FILTER = ("Cycling and impedance files (*.csv *.mpt *.mpr *.parquet *.DTA *.dta *.z);;All files (*)")
+WATCH_MS = 2000      # how often a shown browser looks for runs started or ended elsewhere
+# what a run's details show beyond its id: a change re-renders them (not n_samples, which
+# grows every second while a run goes and would scroll the pane back to the top)
+RUN_SHOWN_FIELDS = ("status", "ended_utc", "n_events", "tags", "build_id", "build_name")
 
 
 class FilterBar(QtWidgets.QWidget):
@@ -46,21 +58,19 @@ class FilterBar(QtWidgets.QWidget):
         self.combos["lot"].setEditable(True)          # part of a lot id is enough
         self.combos["lot"].lineEdit().setPlaceholderText("any lot")
         self.clear = QtWidgets.QPushButton("Clear filters")
-        grid = QtWidgets.QGridLayout(self)
-        grid.setContentsMargins(0, 0, 0, 0)
-        grid.addWidget(QtWidgets.QLabel("Search"), 0, 0)
-        grid.addWidget(self.text, 0, 1, 1, 5)
-        dates = QtWidgets.QHBoxLayout()
+        # label + box pairs that wrap onto as many rows as the width needs (gui/layout.py)
+        flow = FlowLayout(self)
+        self.text.setMinimumWidth(self.text.fontMetrics().horizontalAdvance(self.text.placeholderText()) + 40)
+        flow.addWidget(labelled("Search", self.text, stretch=True))
+        dates = QtWidgets.QWidget()
+        row = QtWidgets.QHBoxLayout(dates)
+        row.setContentsMargins(0, 0, 0, 0)
         for widget in (self.use_since, self.since, self.use_until, self.until):
-            dates.addWidget(widget)
-        dates.addStretch(1)
-        grid.addLayout(dates, 0, 6, 1, 4)
-        # two rows of label + box: operator, template, material, lot, status | tag, clear
-        for k, key in enumerate(self.combos):
-            row, col = (1, 2 * k) if k < 5 else (2, 0)
-            grid.addWidget(QtWidgets.QLabel(key.capitalize()), row, col)
-            grid.addWidget(self.combos[key], row, col + 1)
-        grid.addWidget(self.clear, 2, 9)
+            row.addWidget(widget)
+        flow.addWidget(dates)
+        for key, combo in self.combos.items():
+            flow.addWidget(labelled(key.capitalize(), combo))
+        flow.addWidget(self.clear)
         self.text.textChanged.connect(self.changed)
         for widget in (self.use_since, self.use_until):
             widget.toggled.connect(self.changed)
@@ -128,7 +138,7 @@ class NotebookBrowser(QtWidgets.QWidget):
         self.lists = QtWidgets.QTabWidget()
         self.lists.addTab(self.runs, "Runs")
         self.lists.addTab(self.builds, "Builds")
-        self.count = QtWidgets.QLabel()
+        self.count = ElidedLabel()
         self.open_analysis = QtWidgets.QPushButton("Open in Analysis")
         self.replay_button = QtWidgets.QPushButton("Replay")
         self.replay_button.setToolTip("Play the run back through the monitor; the detectors judge it again")
@@ -149,8 +159,8 @@ class NotebookBrowser(QtWidgets.QWidget):
         self.right.addTab(self.detail, "Details")
         self.right.addTab(self.compare, "Compare")
 
-        buttons = QtWidgets.QHBoxLayout()
-        buttons.addWidget(self.count, 1)
+        buttons = FlowLayout()     # under a narrow list the buttons take two rows
+        buttons.addWidget(self.count)
         for button in (self.open_analysis, self.replay_button, self.compare_button, self.export_button, self.import_button):
             buttons.addWidget(button)
         left = QtWidgets.QWidget()
@@ -159,7 +169,7 @@ class NotebookBrowser(QtWidgets.QWidget):
         left_layout.addWidget(self.lists, 1)
         left_layout.addLayout(buttons)
         left_layout.addWidget(self.status)
-        splitter = QtWidgets.QSplitter()
+        splitter = AdaptiveSplitter()      # the details go below the lists when narrow
         splitter.addWidget(left)
         splitter.addWidget(self.right)
         splitter.setStretchFactor(0, 3)
@@ -169,10 +179,10 @@ class NotebookBrowser(QtWidgets.QWidget):
         layout.addWidget(splitter, 1)
 
         self.filters.changed.connect(self.refresh)
-        self.runs.selectionModel().selectionChanged.connect(self._run_selected)
-        self.builds.selectionModel().selectionChanged.connect(self._build_selected)
+        self.runs.selectionModel().selectionChanged.connect(self._selection_changed)
+        self.builds.selectionModel().selectionChanged.connect(self._selection_changed)
         self.runs.doubleClicked.connect(lambda index: self.analysis_requested.emit(self.runs_model.row(index.row())["run_id"]))
-        self.lists.currentChanged.connect(self._update_buttons)
+        self.lists.currentChanged.connect(self._selection_changed)
         self.open_analysis.clicked.connect(self._open_analysis)
         self.replay_button.clicked.connect(self._open_replay)
         self.compare_button.clicked.connect(self.compare_selected)
@@ -180,6 +190,10 @@ class NotebookBrowser(QtWidgets.QWidget):
             action.triggered.connect(lambda _=False, fmt=fmt: self._export_dialog(fmt))
         self.import_button.clicked.connect(self._import_dialog)
         self.detail.changed.connect(self.refresh)
+        self._lists_state: tuple | None = None
+        self._shown: tuple | None = None          # the shown row's fields, to re-render on a change
+        self._watch = QtCore.QTimer(self, interval=WATCH_MS)
+        self._watch.timeout.connect(self.refresh_if_changed)
         self.refresh()
 
     @staticmethod
@@ -195,7 +209,9 @@ class NotebookBrowser(QtWidgets.QWidget):
 
     # -- lists --
     def refresh(self) -> None:
-        """Re-query both lists with the filters, keeping the selection where it still matches."""
+        """Re-query both lists with the filters, keeping the selection where it still matches;
+        the details pane follows (a selected row the filters removed is no longer shown)."""
+        self._lists_state = lists_state(self.notebook.conn)
         self.filters.set_vocabulary(self.notebook.vocabulary())
         query = self.filters.query()
         kept = self.selected_run_ids()
@@ -210,7 +226,15 @@ class NotebookBrowser(QtWidgets.QWidget):
                 table.setColumnWidth(column, min(table.columnWidth(column), 220))
         what = "matching" if not query.is_empty() else "in the notebook"
         self.count.setText(f"{len(self.runs_model.rows)} run(s), {len(self.builds_model.rows)} build(s) {what}")
-        self._update_buttons()
+        # a model reset drops the selection without a signal: follow it here
+        self._selection_changed()
+
+    def refresh_if_changed(self) -> bool:
+        """Refresh if a run started or ended or a build was saved since the last refresh."""
+        if lists_state(self.notebook.conn) == self._lists_state:
+            return False
+        self.refresh()
+        return True
 
     @staticmethod
     def _select(table: QtWidgets.QTableView, model: RecordsModel, key: str, ids: list[int]) -> None:
@@ -235,17 +259,32 @@ class NotebookBrowser(QtWidgets.QWidget):
         self.lists.setCurrentWidget(self.builds)
         self._select(self.builds, self.builds_model, "build_id", [build_id])
 
-    def _run_selected(self) -> None:
-        ids = self.selected_run_ids()
-        if len(ids) == 1 and self.detail.target != {"run_id": ids[0]}:
-            self.detail.show_run(ids[0])
+    def _selection_changed(self) -> None:
+        self._show_selected()
         self._update_buttons()
 
-    def _build_selected(self) -> None:
-        build = self.selected_build_id()
-        if build is not None and self.detail.target != {"build_id": build}:
-            self.detail.show_build(build)
-        self._update_buttons()
+    def _show_selected(self) -> None:
+        """The details pane shows what the current list has selected, and nothing else."""
+        if self.lists.currentWidget() is self.runs:
+            ids = self.selected_run_ids()
+            if len(ids) != 1:
+                self.detail.show_nothing(f"{len(ids)} runs are selected: Compare shows them together; select one "
+                                         "to see or annotate it." if ids else None)
+                return
+            row = next(r for r in self.runs_model.rows if r["run_id"] == ids[0])
+            shown = ({"run_id": ids[0]}, tuple(row.get(key) for key in RUN_SHOWN_FIELDS))
+            if (self.detail.target, self._shown) != shown:
+                self.detail.show_run(ids[0])
+        else:
+            build = self.selected_build_id()
+            if build is None:
+                self.detail.show_nothing()
+                return
+            row = next(r for r in self.builds_model.rows if r["build_id"] == build)
+            shown = ({"build_id": build}, tuple(sorted(row.items())))
+            if (self.detail.target, self._shown) != shown:
+                self.detail.show_build(build)
+        self._shown = shown[1]
 
     def _update_buttons(self) -> None:
         runs = self.selected_run_ids() if self.lists.currentWidget() is self.runs else []
@@ -300,7 +339,7 @@ class NotebookBrowser(QtWidgets.QWidget):
         return result.run_id
 
     def set_status(self, text: str, error: bool = False) -> None:
-        self.status.setStyleSheet("color: #b00020" if error else "")
+        theme.set_style(self.status, "color: {error};" if error else "")
         self.status.setText(text)
 
     def _export_dialog(self, fmt: str) -> None:
@@ -318,4 +357,9 @@ class NotebookBrowser(QtWidgets.QWidget):
 
     def showEvent(self, event: QtGui.QShowEvent) -> None:  # noqa: N802 (Qt's name)
         self.refresh()   # runs recorded or analysed since it was last shown
+        self._watch.start()
         super().showEvent(event)
+
+    def hideEvent(self, event: QtGui.QHideEvent) -> None:  # noqa: N802 (Qt's name)
+        self._watch.stop()   # a hidden browser refreshes when it is shown again
+        super().hideEvent(event)

@@ -8,6 +8,7 @@ import math
 
 from PySide6 import QtCore, QtWidgets
 
+from gui import theme
 from notebook import Notebook, NotebookError
 from notebook.basis import FIGURES, cell_builds, describes_cell, give_figures, given_figures, link_build
 
@@ -29,7 +30,7 @@ class CellFiguresForm(QtWidgets.QWidget):
         self.save = QtWidgets.QPushButton("Save figures")
         self.problem = QtWidgets.QLabel()
         self.problem.setWordWrap(True)
-        self.problem.setStyleSheet("color: #b00020")
+        theme.set_style(self.problem, "color: {error};")
 
         layout = QtWidgets.QGridLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)

@@ -7,6 +7,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtWidgets
 
+from gui import theme
 from notebook import Notebook
 
 CHANNELS = {"voltage": ("Cell voltage", "V"), "current": ("Current", "A"), "ref": ("Working vs reference", "V")}
@@ -19,10 +20,11 @@ class CompareView(QtWidgets.QWidget):
         for key, (label, unit) in CHANNELS.items():
             self.channel.addItem(f"{label} ({unit})", key)
         self.caption = QtWidgets.QLabel("Select two or more runs in the list and press Compare.")
-        self.plot = pg.PlotWidget(background="w")
+        self.plot = pg.PlotWidget()
         self.plot.setLabel("bottom", "time", units="h")
         self.plot.showGrid(x=True, y=True, alpha=0.3)
-        self.legend = self.plot.addLegend(offset=(10, 10), labelTextColor="k")
+        self.legend = self.plot.addLegend(offset=(10, 10))
+        theme.style_plot(self.plot)
         top = QtWidgets.QHBoxLayout()
         top.addWidget(QtWidgets.QLabel("Show"))
         top.addWidget(self.channel)

@@ -1,6 +1,8 @@
 """One run or one build opened in the browser: what it is (the run with its protocol and
 the build sheet of its cell), its events, its notes and tags, which can be added here,
-and for an imported run its cell figures (gui/browser_basis.py). Notes are only ever
+and for an imported run its cell figures (gui/browser_basis.py). A run's protocol reads
+as its steps, a line each (the protocol editor's wording); the stored JSON definition is
+behind a "Show definition" link. Notes are only ever
 added; tags can be added and removed. A notebook opened read-only shows everything and
 offers no editing."""
 from __future__ import annotations
@@ -10,7 +12,9 @@ import re
 
 from PySide6 import QtCore, QtWidgets
 
+from gui import theme
 from gui.browser_basis import CellFiguresForm
+from gui.protocol_editor_model import path_text, summary, title
 from notebook import Notebook, NotebookError
 from notebook.basis import FIGURES, describes_cell, given_figures
 from notebook.export import build_sheet, md
@@ -21,7 +25,39 @@ def demoted(markdown: str, levels: int = 2) -> str:
     return re.sub(r"^(#+) ", lambda m: "#" * min(6, len(m.group(1)) + levels) + " ", markdown, flags=re.MULTILINE)
 
 
-def run_markdown(notebook: Notebook, run_id: int) -> str:
+DEFINITION_LINK = "#definition"     # the link that shows or hides a protocol's JSON
+
+
+def protocol_lines(definition: object) -> list[str]:
+    """A stored protocol definition as Markdown list lines, a step each, loops indenting
+    their steps: "1.1 Constant current (plate): +0.16 mA/cm², up to 1 h, ...". A definition
+    that holds no step program (an import keeps only its file's format) says so."""
+    if not isinstance(definition, dict) or not isinstance(definition.get("program"), list):
+        if isinstance(definition, dict) and "format" in definition:
+            return [f"- the steps the imported file recorded ({md(definition['format'])}); no program is stored"]
+        return ["- no step program is stored with this run"]
+    lines = []
+    limit = definition.get("voltage_limit_v")
+    if isinstance(limit, (int, float)) and not isinstance(limit, bool):
+        lines.append(f"- voltage limit (compliance) {limit:g} V")
+
+    def walk(specs: list, path: tuple[int, ...]) -> None:
+        for k, spec in enumerate(specs):
+            here = (*path, k)
+            indent = "  " * len(path)
+            if not isinstance(spec, dict):
+                lines.append(f"{indent}- {path_text(here)} unreadable step {md(repr(spec)[:40])}")
+                continue
+            lines.append(f"{indent}- {path_text(here)} {md(title(spec))}: {md(summary(spec))}")
+            if spec.get("kind") == "loop" and isinstance(spec.get("steps"), list):
+                walk(spec["steps"], here)
+
+    walk(definition["program"], ())
+    return lines or ["- an empty program"]
+
+
+def run_markdown(notebook: Notebook, run_id: int, definition: bool = False) -> str:
+    """The run's details; `definition`: its protocol's stored JSON too."""
     run = notebook.run(run_id)
     protocol = notebook.protocol(run_id)
     version = f" v{protocol['version']}" if protocol["version"] else ""
@@ -40,8 +76,10 @@ def run_markdown(notebook: Notebook, run_id: int) -> str:
             lines.append("- cell figures: " + ", ".join(
                 f"{label} {given[name]:g} {unit}" if name in given else f"{label} unknown"
                 for name, (label, unit) in FIGURES.items()))
-    lines += ["", f"## Protocol {md(protocol['name'])}{version}", "",
-              md(json.dumps(protocol["definition"], separators=(", ", ": "))), ""]   # a paragraph: it wraps
+    lines += ["", f"## Protocol {md(protocol['name'])}{version}", "", *protocol_lines(protocol["definition"]), "",
+              f"[{'Hide' if definition else 'Show'} definition]({DEFINITION_LINK})", ""]
+    if definition:   # a paragraph: it wraps
+        lines += [md(json.dumps(protocol["definition"], separators=(", ", ": "))), ""]
     sheet = build_sheet(notebook, run["build_id"]).replace("# ", "# Build: ", 1)
     return demoted("\n".join(lines) + "\n" + demoted(sheet, 1))
 
@@ -56,6 +94,8 @@ class DetailView(QtWidgets.QWidget):
         self.target: dict[str, int] = {}          # {"run_id": n} or {"build_id": n}
         self.text = QtWidgets.QTextBrowser()
         self.text.setOpenLinks(False)
+        self.text.anchorClicked.connect(self._on_link)
+        self.show_definition = False              # a run's protocol JSON shown under its steps
         self.events = QtWidgets.QTableWidget(0, 4)
         self.events.setHorizontalHeaderLabels(["Time (h)", "Event", "Severity", "Message"])
         self.events.horizontalHeader().setStretchLastSection(True)
@@ -71,7 +111,7 @@ class DetailView(QtWidgets.QWidget):
         self.add_tag = QtWidgets.QPushButton("Add tag")
         self.remove_tag = QtWidgets.QPushButton("Remove tag")
         self.problem = QtWidgets.QLabel()
-        self.problem.setStyleSheet("color: #b00020")
+        theme.set_style(self.problem, "color: {error};")
 
         annotate = QtWidgets.QWidget()
         form = QtWidgets.QGridLayout(annotate)
@@ -116,18 +156,27 @@ class DetailView(QtWidgets.QWidget):
                 widget.setToolTip("The notebook is open read-only")
         self.show_nothing()
 
-    def show_nothing(self) -> None:
-        self.target = {}
-        self.text.setMarkdown("Select a run or a build to see it here.")
+    def show_nothing(self, why: str | None = None) -> None:
+        """Nothing shown, nothing editable (`why`: what the operator is told instead)."""
+        self._retarget({})
+        self.text.setMarkdown(why or "Select a run or a build to see it here.")
         self.events.setRowCount(0)
         self.notes.clear()
         self.tags.clear()
         self.figures.show_run(None)
         self._enable(False)
 
+    def _retarget(self, target: dict[str, int]) -> None:
+        """A note or tag typed for one run or build is never added to another."""
+        if target != self.target:
+            self.note_text.clear()
+            self.tag_text.clear()
+            self.problem.clear()
+        self.target = target
+
     def show_run(self, run_id: int) -> None:
-        self.target = {"run_id": run_id}
-        self.text.setMarkdown(run_markdown(self.notebook, run_id))
+        self._retarget({"run_id": run_id})
+        self.text.setMarkdown(run_markdown(self.notebook, run_id, self.show_definition))
         events = self.notebook.events(run_id)
         self.events.setRowCount(len(events))
         for row, e in enumerate(events):
@@ -139,7 +188,7 @@ class DetailView(QtWidgets.QWidget):
         self._show_annotations()
 
     def show_build(self, build_id: int) -> None:
-        self.target = {"build_id": build_id}
+        self._retarget({"build_id": build_id})
         self.text.setMarkdown(demoted(build_sheet(self.notebook, build_id)))
         self.events.setRowCount(0)
         self.lower.setTabText(1, "Events")
@@ -178,8 +227,21 @@ class DetailView(QtWidgets.QWidget):
     def _figures_changed(self) -> None:
         """The run was linked or given figures: its sheet and the lists change."""
         if "run_id" in self.target:
-            self.text.setMarkdown(run_markdown(self.notebook, self.target["run_id"]))
+            self.text.setMarkdown(run_markdown(self.notebook, self.target["run_id"], self.show_definition))
         self.changed.emit()
+
+    def _on_link(self, url: QtCore.QUrl) -> None:
+        if url.toString() == DEFINITION_LINK and "run_id" in self.target:
+            self.toggle_definition()
+
+    def toggle_definition(self) -> None:
+        """Show or hide the run's protocol as stored (JSON), where the operator is reading."""
+        self.show_definition = not self.show_definition
+        if "run_id" in self.target:
+            bar = self.text.verticalScrollBar()
+            where = bar.value()
+            self.text.setMarkdown(run_markdown(self.notebook, self.target["run_id"], self.show_definition))
+            bar.setValue(where)
 
     def _add_note(self) -> None:
         if self.target and self._edit(lambda: self.notebook.add_note(self.note_text.text(), **self.target)):

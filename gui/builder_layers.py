@@ -3,12 +3,16 @@ mass, lot of every sheet) with add, remove and reorder, all going through the bu
 document so each is one undo step.
 
 The table lists the top of the stack first, like the picture beside it; column "#"
-numbers the sheets from 1 at the bottom, the order they are placed in."""
+numbers the sheets from 1 at the bottom, the order they are placed in.
+
+A lot the notebook knows (typed or scanned into a sheet's lot) brings its material: the
+sheet becomes one of that material if it was another, in the same undo step."""
 from __future__ import annotations
 
-from PySide6 import QtCore, QtGui, QtWidgets
+from PySide6 import QtCore, QtWidgets
 
 from cell.materials import KIND_LABELS
+from gui import theme
 from gui.builder_model import ERROR_BG, ERROR_TEXT, MUTED_TEXT, WARNING_BG, BuildDocument, color_style
 
 COLUMNS = (("#", None), ("Material", "material"), ("Thickness\n(µm)", "thickness_um"),
@@ -23,6 +27,7 @@ class LayerTableModel(QtCore.QAbstractTableModel):
         super().__init__(parent)
         self.doc = doc
         self._rows = len(doc.stack.layers)
+        self.known_lots: dict[str, list[str]] = {}   # material -> lots the notebook has, set by the editor
         doc.changed.connect(self._refresh)
 
     def layer_index(self, row: int) -> int:
@@ -78,7 +83,7 @@ class LayerTableModel(QtCore.QAbstractTableModel):
             return int(QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter)
         issues = self._issues_at(i, field)
         if role == Role.BackgroundRole and issues:
-            return QtGui.QColor(ERROR_BG if any(x.severity == "error" for x in issues) else WARNING_BG)
+            return theme.qcolor(ERROR_BG if any(x.severity == "error" for x in issues) else WARNING_BG)
         if role == Role.ToolTipRole:
             lines = [x.message for x in issues]
             material = stack.catalog.get(layer.material)
@@ -86,15 +91,24 @@ class LayerTableModel(QtCore.QAbstractTableModel):
                 lines.insert(0, f"{material.name} ({KIND_LABELS[material.kind]})")
             return "\n".join(lines) or None
         if role == Role.ForegroundRole and field is None:
-            return QtGui.QColor(MUTED_TEXT)
+            return theme.qcolor(MUTED_TEXT)
         return None
 
     def setData(self, index: QtCore.QModelIndex, value, role=QtCore.Qt.ItemDataRole.EditRole) -> bool:
         field = COLUMNS[index.column()][1]
         if role != QtCore.Qt.ItemDataRole.EditRole or field is None:
             return False
-        self.doc.edit_layer(self.layer_index(index.row()), field, value)
+        if field == "lot":
+            self.doc.fill_lot(self.layer_index(index.row()), str(value).strip(), self.material_of_lot(str(value)))
+        else:
+            self.doc.edit_layer(self.layer_index(index.row()), field, value)
         return True
+
+    def material_of_lot(self, lot: str) -> str | None:
+        """The material of a known lot; None for a new lot or one two materials share."""
+        lot = lot.strip()
+        materials = [m for m, lots in self.known_lots.items() if any(x.lower() == lot.lower() for x in lots)]
+        return materials[0] if len(materials) == 1 else None
 
     def _refresh(self) -> None:
         rows = len(self.doc.stack.layers)
@@ -202,12 +216,12 @@ class LayerEditor(QtWidgets.QWidget):
         edit_row.addStretch(1)
         self.order_message = QtWidgets.QLabel()
         self.order_message.setWordWrap(True)
-        self.order_message.setStyleSheet(color_style(ERROR_TEXT))
+        theme.set_style(self.order_message, color_style(ERROR_TEXT))
         hint = QtWidgets.QLabel("Top of the stack first; # 1 is the bottom sheet, placed first. "
                                 "Double-click a cell to edit it. A new thickness keeps the sheet's "
                                 "density: its areal mass scales with it.")
         hint.setWordWrap(True)
-        hint.setStyleSheet(color_style(MUTED_TEXT))
+        theme.set_style(hint, color_style(MUTED_TEXT))
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(add_row)
@@ -215,6 +229,9 @@ class LayerEditor(QtWidgets.QWidget):
         layout.addWidget(self.view, 1)
         layout.addWidget(self.order_message)
         layout.addWidget(hint)
+        self.material.installEventFilter(self)
+        for button in (self.add, self.remove, self.up, self.down):
+            button.setAutoDefault(True)   # Enter presses the focused button, as Space does
         self.add.clicked.connect(lambda: self.add_layer())
         self.remove.clicked.connect(self.remove_selected)
         self.up.clicked.connect(lambda: self.move_selected(+1))
@@ -227,6 +244,31 @@ class LayerEditor(QtWidgets.QWidget):
 
     def set_known_lots(self, lots: dict[str, list[str]]) -> None:
         self.delegate.known_lots = lots
+        self.model.known_lots = lots
+
+    def scan_lot(self, lot: str, material: str | None) -> int | None:
+        """A lot scanned outside the table: it fills the selected sheet, else the first sheet
+        (from the bottom) of its material that has no lot yet. The layer index it went to,
+        or None if there is no sheet to take it."""
+        index = self.selected_layer()
+        if index is None and material is not None:
+            index = next((i for i, layer in enumerate(self.doc.stack.layers)
+                          if layer.material == material and not layer.lot), None)
+        if index is None:
+            return None
+        self._selected = index
+        self.doc.fill_lot(index, lot, material)
+        self.select_layer(index)
+        return index
+
+    def eventFilter(self, watched: QtCore.QObject, event: QtCore.QEvent) -> bool:
+        # Enter on the material chooser adds the sheet, as the Add button beside it does.
+        if (watched is self.material and event.type() == QtCore.QEvent.Type.KeyPress
+                and event.key() in (QtCore.Qt.Key.Key_Return, QtCore.Qt.Key.Key_Enter)
+                and not self.material.view().isVisible()):
+            self.add_layer()
+            return True
+        return super().eventFilter(watched, event)
 
     # -- selection, in layer indices (0 = bottom) --
     def selected_layer(self) -> int | None:

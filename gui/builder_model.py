@@ -12,13 +12,15 @@ from PySide6 import QtCore, QtGui
 import cell
 from cell.validation import Issue, validate
 
-# Colours the builder's widgets share: problems, success, secondary text.
-ERROR_TEXT, WARNING_TEXT, OK_TEXT, MUTED_TEXT = "#b00020", "#8a5300", "#1b7a1b", "#606060"
-ERROR_BG, WARNING_BG = "#ffd7d7", "#ffedc2"
+# The theme's colour roles the builder's widgets share (gui/theme.py): problems, success,
+# secondary text.
+ERROR_TEXT, WARNING_TEXT, OK_TEXT, MUTED_TEXT = "error", "warning", "ok", "muted"
+ERROR_BG, WARNING_BG = "error_bg", "warning_bg"
 
 
-def color_style(color: str) -> str:
-    return f"color: {color};"
+def color_style(role: str) -> str:
+    """A style-sheet template (gui.theme.set_style) for text in the theme's `role` colour."""
+    return f"color: {{{role}}};"
 
 
 # The stack's own fields an operator sets, with how an undo entry names them.
@@ -121,6 +123,16 @@ class BuildDocument(QtCore.QObject):
     def move_layer(self, index: int, to: int) -> bool:
         label = self._stack.label(self._stack.layers[index])
         return self.apply(self._stack.move_layer(index, to), f"move {label} from layer {index + 1} to {to + 1}")
+
+    def fill_lot(self, index: int, lot: str, material: str | None = None) -> bool:
+        """Layer `index` gets `lot`, and becomes a sheet of `material` if the lot is known to
+        be of another one (a scanned lot): one undo step."""
+        stack = self._stack
+        if material is not None and material != stack.layers[index].material and material in stack.catalog:
+            stack = stack.edit_layer(index, "material", material)
+        stack = stack.edit_layer(index, "lot", lot)
+        what = f"{stack.label(stack.layers[index])} lot {lot}"
+        return self.apply(stack, f"layer {index + 1} → {what}")
 
     def edit_layer(self, index: int, name: str, value) -> bool:
         stack = self._stack.edit_layer(index, name, value)

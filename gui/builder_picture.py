@@ -13,10 +13,10 @@ from PySide6 import QtCore, QtGui, QtWidgets
 import cell
 from cell.materials import Material
 from cell.validation import Issue
+from gui import theme
 from gui.builder_model import ERROR_TEXT, WARNING_TEXT
 
-ERROR = QtGui.QColor(ERROR_TEXT)
-WARNING = QtGui.QColor(WARNING_TEXT)
+
 UNKNOWN = QtGui.QColor(Material.color)   # the catalog's default, for a material it lacks
 TOP, BOTTOM = 64, 34          # room for the pressure arrows and the "bottom" caption
 RULER_X = 46                  # x of the ruler's axis line
@@ -187,7 +187,7 @@ class StackPicture(QtWidgets.QWidget):
     def _paint_pressure(self, p: QtGui.QPainter, block: QtCore.QRectF, text_color) -> None:
         stack = self._stack
         bad = any(i.field == "stack_pressure_mpa" and i.severity == "error" for i in self._issues)
-        color = ERROR if bad else text_color
+        color = theme.qcolor(ERROR_TEXT) if bad else text_color
         force = stack.stack_pressure_mpa * stack.area_cm2 * 100.0  # MPa x cm2 -> N
         p.setPen(QtGui.QPen(color, 1.6))
         p.setBrush(color)
@@ -205,9 +205,9 @@ class StackPicture(QtWidgets.QWidget):
         if item.index == self._selected:
             return QtGui.QPen(self.palette().color(QtGui.QPalette.ColorRole.Highlight), 3)
         if item.severity == "error":
-            return QtGui.QPen(ERROR, 2, QtCore.Qt.PenStyle.DashLine)
+            return QtGui.QPen(theme.qcolor(ERROR_TEXT), 2, QtCore.Qt.PenStyle.DashLine)
         if item.severity == "warning":
-            return QtGui.QPen(WARNING, 2, QtCore.Qt.PenStyle.DashLine)
+            return QtGui.QPen(theme.qcolor(WARNING_TEXT), 2, QtCore.Qt.PenStyle.DashLine)
         return None
 
     def _paint_sheet(self, p: QtGui.QPainter, item: _Item) -> None:
@@ -261,7 +261,8 @@ class StackPicture(QtWidgets.QWidget):
             start_x = item.rect.right() + (14 if item.wire else 2)
             p.drawLine(QtCore.QPointF(start_x, anchor_y), QtCore.QPointF(label_x - 8, anchor_y))
             p.drawLine(QtCore.QPointF(label_x - 8, anchor_y), QtCore.QPointF(label_x - 3, first_line_y))
-            color = ERROR if item.severity == "error" else WARNING if item.severity == "warning" else text_color
+            color = (theme.qcolor(ERROR_TEXT) if item.severity == "error" else theme.qcolor(WARNING_TEXT)
+                     if item.severity == "warning" else text_color)
             p.setFont(bold)
             p.setPen(color)
             p.drawText(QtCore.QRectF(label_x, top, width, line_h),

@@ -8,6 +8,7 @@ from PySide6 import QtWidgets
 
 import cell
 from cell.validation import errors
+from gui import theme
 from gui.builder_model import ERROR_TEXT, OK_TEXT, color_style
 from gui.builder_wizard import BuilderWizard
 
@@ -44,11 +45,11 @@ class BuildSummary(QtWidgets.QGroupBox):
         saved = self.builder.saved_build_id
         if problems:
             self.state.setText(f"✖ {len(problems)} problem(s) to fix in the builder")
-            self.state.setStyleSheet(color_style(ERROR_TEXT))
+            theme.set_style(self.state, color_style(ERROR_TEXT))
         elif saved is not None:
             self.state.setText(f"✓ Build #{saved} in the notebook; runs will point at it")
-            self.state.setStyleSheet(color_style(OK_TEXT))
+            theme.set_style(self.state, color_style(OK_TEXT))
         else:
             self.state.setText("Valid, not saved yet: saved as a new build when the run starts")
-            self.state.setStyleSheet("")
+            theme.set_style(self.state, "")
         self.save.setEnabled(saved is None)

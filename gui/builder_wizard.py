@@ -4,32 +4,49 @@
 2 Layers: add, remove, reorder sheets; thickness, areal mass and lot of each.
 3 Set-points: area, stack pressure (MPa, with the fixture force in N), the fixture's
   pressure limit, densification pressure, temperature.
-4 Record: cell id, operator, notes; save the build to the notebook.
+4 Record: cell id, operator, notes; save the build to the notebook; save or print its
+  label (a QR code of the cell id: gui/label.py).
 
 Beside the steps, always visible: the stack picture (to scale in thickness), the derived
 figures and the problems. A problem is shown at its field (red for errors, amber for
 warnings) and is a link that takes the operator there; errors block saving, warnings do
-not. Every edit is one undo step (gui/builder_model.py)."""
+not. Every edit is one undo step (gui/builder_model.py).
+
+Made for a barcode scanner, which types a code and presses Enter: Enter in a field goes
+to the next one (a second scan never appends to the first), Enter on the last field of a
+step does the step's action (Next ▶; in Record, Ctrl+Enter in the notes saves), Enter on
+a focused button presses it, Enter in the template or build list starts from it. A build
+saved without a cell id gets one by the lab's pattern (StationSettings cell_id_pattern,
+cell/ids.py); the session's operator (StationSettings operator) fills new builds."""
 from __future__ import annotations
 
+import datetime as dt
 import html
 import sqlite3
+from pathlib import Path
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
 import cell
 from cell.figures import C_RATES
+from cell.ids import next_cell_id
 from cell.validation import Issue, errors, layer_of
+from gui import theme
 from gui.builder_layers import LayerEditor
 from gui.builder_model import (ERROR_BG, ERROR_TEXT, MUTED_TEXT, OK_TEXT, WARNING_BG, WARNING_TEXT, BuildDocument,
                                color_style)
 from gui.builder_picture import StackPicture
+from gui.layout import FittingScrollArea
+from gui.settings import SCHEMA, StationSettings
 from notebook import Notebook, NotebookError
+from notebook.labels import DEFAULT_SIZE, SIZES, label_text
+from notebook.scan import lots_by_material, taken_cell_ids
 
+ENTER_KEYS = (QtCore.Qt.Key.Key_Return, QtCore.Qt.Key.Key_Enter)
 STEPS = ("Start", "Layers", "Set-points", "Record")
 START, LAYERS, SETPOINTS, RECORD = range(4)
-ERROR_STYLE = f"background: {ERROR_BG};"
-WARNING_STYLE = f"background: {WARNING_BG};"
+ERROR_STYLE = f"background: {{{ERROR_BG}}};"      # templates for gui.theme.set_style
+WARNING_STYLE = f"background: {{{WARNING_BG}}};"
 
 
 def page_of(field: str) -> int:
@@ -56,7 +73,7 @@ def _spin(lo: float, hi: float, decimals: int, suffix: str) -> QtWidgets.QDouble
 def _note(text: str = "") -> QtWidgets.QLabel:
     label = QtWidgets.QLabel(text)
     label.setWordWrap(True)
-    label.setStyleSheet(color_style(MUTED_TEXT))
+    theme.set_style(label, color_style(MUTED_TEXT))
     return label
 
 
@@ -64,10 +81,12 @@ class BuilderWizard(QtWidgets.QWidget):
     changed = QtCore.Signal()
     saved = QtCore.Signal(int)
 
-    def __init__(self, notebook: Notebook, parent: QtWidgets.QWidget | None = None):
+    def __init__(self, notebook: Notebook, settings: StationSettings | None = None,
+                 parent: QtWidgets.QWidget | None = None):
         super().__init__(parent)
         self.notebook = notebook
-        self.doc = BuildDocument(cell.from_template(cell.template_names()[0]), self)
+        self.settings = settings      # None: the defaults, no session operator (a wizard on its own)
+        self.doc = BuildDocument(cell.from_template(cell.template_names()[0], operator=self.session_operator()), self)
         self._saved: list[tuple[int, cell.Stack]] = []   # builds saved in this session
         self._syncing = False
         self._fields: dict[str, tuple[QtWidgets.QWidget, QtWidgets.QLabel]] = {}
@@ -89,10 +108,19 @@ class BuilderWizard(QtWidgets.QWidget):
         self.back.clicked.connect(lambda: self.go_to_step(self.pages.currentIndex() - 1))
         self.next.clicked.connect(self._on_next)
         self._history_buttons()
+        self._enter_moves_on()
+        if settings is not None:
+            settings.changed.connect(self._on_setting)
 
         left = QtWidgets.QVBoxLayout()
         left.addLayout(self._steps())
-        left.addWidget(self.pages, 1)
+        # the step's page scrolls when the window is short (glove mode, a small panel PC):
+        # the steps above and Back/Next below stay in view
+        self.pages_area = QtWidgets.QScrollArea()
+        self.pages_area.setWidget(self.pages)
+        self.pages_area.setWidgetResizable(True)
+        self.pages_area.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
+        left.addWidget(self.pages_area, 1)
         problems_box = QtWidgets.QScrollArea()
         problems_box.setWidget(self.problems)
         problems_box.setWidgetResizable(True)
@@ -118,9 +146,12 @@ class BuilderWizard(QtWidgets.QWidget):
         right_layout.setContentsMargins(0, 0, 0, 0)
         right_layout.addWidget(self.picture, 1)
         right_layout.addWidget(self._figures_box())
+        # the column scrolls when the window is short, rather than push Back/Next out of view
+        right_area = FittingScrollArea(right)
+        right_area.setFixedWidth(right_area.minimumSizeHint().width())
         layout = QtWidgets.QHBoxLayout(self)
         layout.addLayout(left, 1)
-        layout.addWidget(right)
+        layout.addWidget(right_area)
 
         self.doc.changed.connect(self._on_doc_changed)
         self.layers.selection_changed.connect(self.picture.set_selected)
@@ -128,6 +159,7 @@ class BuilderWizard(QtWidgets.QWidget):
         self._refresh_saved_lists()
         self.go_to_step(START)
         self._on_doc_changed()
+        self._enter_presses_buttons()
 
     # -- construction --
     def _steps(self) -> QtWidgets.QHBoxLayout:
@@ -197,7 +229,7 @@ class BuilderWizard(QtWidgets.QWidget):
         layout.addWidget(self.from_empty)
         layout.addWidget(self.from_build)
         layout.addWidget(self.build_list, 2)
-        layout.addWidget(_note("Start replaces the stack being edited; Undo brings it back."))
+        layout.addWidget(_note("Begin with this replaces the stack being edited; Undo brings it back."))
         return page
 
     def _field(self, grid: QtWidgets.QGridLayout, row: int, label: str, name: str, widget: QtWidgets.QWidget,
@@ -266,11 +298,79 @@ class BuilderWizard(QtWidgets.QWidget):
         self.save_status.setWordWrap(True)
         grid.addWidget(self.summary, row, 0, 1, 2)
         grid.addWidget(self.save_status, row + 1, 0, 1, 2)
-        grid.setRowStretch(row + 2, 1)
+        grid.addLayout(self._label_row(), row + 2, 0, 1, 2)
+        grid.setRowStretch(row + 3, 1)
         self.cell_name.textChanged.connect(lambda text: self._edit("name", text))
         self.operator.textChanged.connect(lambda text: self._edit("operator", text))
         self.notes.textChanged.connect(lambda: self._edit("notes", self.notes.toPlainText()))
         return page
+
+    def _label_row(self) -> QtWidgets.QHBoxLayout:
+        """Save or print the saved build's label, in one of the label stock's sizes."""
+        self.label_size = QtWidgets.QComboBox()
+        for name, (w, h) in SIZES.items():
+            self.label_size.addItem(f"{w:g} × {h:g} mm", name)
+        self.label_size.setCurrentIndex(self.label_size.findData(DEFAULT_SIZE))
+        self.label_size.setToolTip("62 × 29 mm: 62 mm continuous tape; 25 × 50 mm: a holder's or vial's label")
+        self.save_label_button = QtWidgets.QPushButton("Save label…")
+        self.print_label_button = QtWidgets.QPushButton("Print label…")
+        self.save_label_button.clicked.connect(lambda: self.save_label())
+        self.print_label_button.clicked.connect(self.print_label)
+        row = QtWidgets.QHBoxLayout()
+        row.addWidget(QtWidgets.QLabel("Label"))
+        row.addWidget(self.label_size)
+        row.addWidget(self.save_label_button)
+        row.addWidget(self.print_label_button)
+        row.addStretch(1)
+        return row
+
+    def _enter_moves_on(self) -> None:
+        """Enter goes to the next field; on a step's last field it does the step's action."""
+        spins = list(self._spins.values())
+        self._enter_next: dict[QtCore.QObject, object] = {
+            spin: (lambda nxt=nxt: self._focus(nxt)) for spin, nxt in zip(spins, spins[1:])}
+        self._enter_next[spins[-1]] = self._on_next
+        self._enter_next[self.cell_name] = lambda: self._focus(self.operator)
+        self._enter_next[self.operator] = lambda: self._focus(self.notes)
+        self._enter_next[self.template_list] = self._start_from_list
+        self._enter_next[self.build_list] = self._start_from_list
+        for widget in self._enter_next:
+            widget.installEventFilter(self)
+        save = QtGui.QShortcut(QtGui.QKeySequence("Ctrl+Return"), self.notes, context=QtCore.Qt.ShortcutContext.WidgetShortcut)
+        save.activated.connect(self._on_next)
+
+    def _enter_presses_buttons(self) -> None:
+        """A focused push button takes Enter (autoDefault, off outside a dialog); the step,
+        history and start-choice buttons through the filter. Called once all are in place."""
+        for button in self.findChildren(QtWidgets.QAbstractButton):
+            if isinstance(button, QtWidgets.QPushButton):
+                button.setAutoDefault(True)
+            else:
+                button.installEventFilter(self)
+
+    @staticmethod
+    def _focus(widget: QtWidgets.QWidget) -> None:
+        widget.setFocus(QtCore.Qt.FocusReason.TabFocusReason)
+        if isinstance(widget, (QtWidgets.QLineEdit, QtWidgets.QAbstractSpinBox)):
+            widget.selectAll()        # the next scan replaces what the field holds
+
+    def _start_from_list(self) -> None:
+        (self.from_template if self.focusWidget() is self.template_list else self.from_build).setChecked(True)
+        self.start()
+
+    def eventFilter(self, watched: QtCore.QObject, event: QtCore.QEvent) -> bool:
+        if (event.type() == QtCore.QEvent.Type.KeyPress and event.key() in ENTER_KEYS
+                and not event.modifiers() & ~QtCore.Qt.KeyboardModifier.KeypadModifier):
+            action = self._enter_next.get(watched)
+            if action is not None:
+                if isinstance(watched, QtWidgets.QAbstractSpinBox):
+                    watched.interpretText()   # what was typed counts before moving on
+                action()
+                return True
+            if isinstance(watched, QtWidgets.QAbstractButton) and watched.isEnabled():
+                watched.click()
+                return True
+        return super().eventFilter(watched, event)
 
     def _figures_box(self) -> QtWidgets.QGroupBox:
         box = QtWidgets.QGroupBox("Derived figures")
@@ -300,7 +400,7 @@ class BuilderWizard(QtWidgets.QWidget):
         for c, (rate, _) in enumerate(C_RATES):
             header = QtWidgets.QLabel(rate)
             header.setAlignment(QtCore.Qt.AlignmentFlag.AlignRight)
-            header.setStyleSheet(color_style(MUTED_TEXT))
+            theme.set_style(header, color_style(MUTED_TEXT))
             grid.addWidget(header, r + 1, c + 1)
             for k, unit in enumerate(("mA_cm2", "mA")):
                 value = QtWidgets.QLabel()
@@ -362,19 +462,19 @@ class BuilderWizard(QtWidgets.QWidget):
         for name, (widget, message) in self._fields.items():
             here = [i for i in issues if i.field == name]
             worst = "error" if any(i.severity == "error" for i in here) else "warning" if here else None
-            widget.setStyleSheet({"error": ERROR_STYLE, "warning": WARNING_STYLE}.get(worst, ""))
+            theme.set_style(widget, {"error": ERROR_STYLE, "warning": WARNING_STYLE}.get(worst, ""))
             message.setText("\n".join(("✖ " if i.severity == "error" else "⚠ ") + i.message for i in here))
-            message.setStyleSheet(color_style(ERROR_TEXT if worst == "error" else WARNING_TEXT))
+            theme.set_style(message, color_style(ERROR_TEXT if worst == "error" else WARNING_TEXT))
             message.setVisible(bool(here))
         if issues:
             lines = []
             for issue in sorted(issues, key=lambda i: i.severity != "error"):
                 color, mark = (ERROR_TEXT, "✖") if issue.severity == "error" else (WARNING_TEXT, "⚠")
                 lines.append(f'<a href="{html.escape(issue.field)}" style="text-decoration:none">'
-                             f'<span style="color:{color}">{mark} {html.escape(issue.message)}</span></a>')
+                             f'<span style="color:{theme.color(color)}">{mark} {html.escape(issue.message)}</span></a>')
             self.problems.setText("<br>".join(lines))
         else:
-            self.problems.setText(f'<span style="color:{OK_TEXT}">✓ No problems: the build can be saved.</span>')
+            self.problems.setText(f'<span style="color:{theme.color(OK_TEXT)}">✓ No problems: the build can be saved.</span>')
         per_step = [0] * len(STEPS)
         for issue in errors(issues):
             per_step[page_of(issue.field)] += 1
@@ -392,15 +492,18 @@ class BuilderWizard(QtWidgets.QWidget):
         lots += f" (none for {', '.join(missing)})." if missing else "."
         self.summary.setText(f"{stack.describe()}\n{origin.capitalize()}.\n{lots}")
         saved = self.saved_build_id
+        for button in (self.save_label_button, self.print_label_button):
+            button.setEnabled(saved is not None)
+            button.setToolTip("" if saved is not None else "save the build first: the label carries its cell id")
         if saved is not None:
-            self.save_status.setText(f"✓ Saved as build #{saved}.")
-            self.save_status.setStyleSheet(color_style(OK_TEXT))
+            self.save_status.setText(f"✓ Saved as build #{saved}" + (f", cell id {self.stack().name}." if self.stack().name else "."))
+            theme.set_style(self.save_status, color_style(OK_TEXT))
         elif self._saved:
             self.save_status.setText(f"Changed since build #{self._saved[-1][0]} was saved: saving makes a new build.")
-            self.save_status.setStyleSheet("")
+            theme.set_style(self.save_status, "")
         else:
             self.save_status.setText("Not saved yet.")
-            self.save_status.setStyleSheet("")
+            theme.set_style(self.save_status, "")
 
     # -- widgets -> the document --
     def _edit(self, name: str, value) -> None:
@@ -412,6 +515,13 @@ class BuilderWizard(QtWidgets.QWidget):
             self.go_to_step(LAYERS)
         self.layers.select_layer(index)
 
+    def showEvent(self, event: QtGui.QShowEvent) -> None:
+        # Runs started elsewhere change the builds' run counts: the Start step's list is
+        # read again whenever the builder comes into view.
+        if self.pages.currentIndex() == START:
+            self._refresh_saved_lists()
+        super().showEvent(event)
+
     # -- navigation --
     def go_to_step(self, step: int) -> None:
         step = min(max(step, 0), len(STEPS) - 1)
@@ -420,7 +530,7 @@ class BuilderWizard(QtWidgets.QWidget):
         self.pages.setCurrentIndex(step)
         self.step_buttons[step].setChecked(True)
         self.back.setEnabled(step > START)
-        self.next.setText({START: "Start ▶", RECORD: "Save build"}.get(step, "Next ▶"))
+        self.next.setText({START: "Begin with this ▶", RECORD: "Save build"}.get(step, "Next ▶"))   # not "Start": that runs
 
     def _on_next(self) -> None:
         step = self.pages.currentIndex()
@@ -429,7 +539,10 @@ class BuilderWizard(QtWidgets.QWidget):
         elif step == RECORD:
             self.save()
         else:
+            by_enter = self.focusWidget() in self._enter_next
             self.go_to_step(step + 1)
+            if by_enter:     # moved on by Enter in a field: the next step's first field takes the next entry
+                self._focus(self.cell_name if step + 1 == RECORD else self.area)
 
     def go_to_field(self, field: str) -> None:
         """Show the step where `field` is edited and put the cursor on it."""
@@ -459,9 +572,21 @@ class BuilderWizard(QtWidgets.QWidget):
         self.go_to_step(LAYERS)
         return True
 
+    def session_operator(self) -> str:
+        return str(self._setting("operator")).strip()
+
+    def _setting(self, name: str):
+        return self.settings.value(name) if self.settings is not None else SCHEMA[name].default
+
+    def _on_setting(self, name: str, value) -> None:
+        # A new operator (a badge scanned) takes over the build being edited, not a saved one.
+        if name == "operator" and value and self.saved_build_id is None and self.doc.stack.operator != value:
+            self.doc.set_setting("operator", value)
+
     def _carry_over(self) -> dict:
         # The fixture and the operator do not change between two cells of a session.
-        return {"fixture_limit_mpa": self.doc.stack.fixture_limit_mpa, "operator": self.doc.stack.operator}
+        return {"fixture_limit_mpa": self.doc.stack.fixture_limit_mpa,
+                "operator": self.session_operator() or self.doc.stack.operator}
 
     def select_template(self, name: str) -> None:
         """Start the cell from template `name` (KeyError for an unknown one)."""
@@ -478,11 +603,23 @@ class BuilderWizard(QtWidgets.QWidget):
 
     def start_from_build(self, build_id: int) -> None:
         """Start the next cell as a copy of saved build `build_id`."""
-        self.doc.load(self.notebook.clone_build(build_id), f"start from a copy of build #{build_id}")
+        stack = self.notebook.clone_build(build_id)
+        self.doc.load(stack.with_changes(operator=self.session_operator() or stack.operator),
+                      f"start from a copy of build #{build_id}")
+
+    def open_build(self, build_id: int) -> cell.Stack:
+        """Show saved build `build_id` itself (not a copy): runs started now point at it.
+        NotebookError if there is no such build."""
+        stack = self.notebook.build(build_id)
+        self.doc.load(stack, f"open build #{build_id}")
+        self._saved.append((build_id, self.stack()))
+        self._show_summary()
+        self.changed.emit()
+        return stack
 
     def _refresh_saved_lists(self) -> None:
         """Saved builds to copy and lots to suggest, as the notebook has them now."""
-        self.layers.set_known_lots(self.notebook.lots())
+        self.layers.set_known_lots(lots_by_material(self.notebook))
         current = self.build_list.currentItem()
         keep = current.data(0, QtCore.Qt.ItemDataRole.UserRole) if current else None
         with QtCore.QSignalBlocker(self.build_list):
@@ -514,26 +651,81 @@ class BuilderWizard(QtWidgets.QWidget):
         stack = self.stack()
         return next((build_id for build_id, saved in reversed(self._saved) if saved == stack), None)
 
+    def stack_to_save(self) -> cell.Stack:
+        """The stack as it is saved: with a cell id by the lab's pattern if it has none
+        (the editor is not changed). ValueError for a pattern that cannot make one."""
+        stack = self.stack()
+        if stack.name:
+            return stack
+        name = next_cell_id(str(self._setting("cell_id_pattern")), stack.operator,
+                            dt.datetime.now(dt.timezone.utc).date(), taken_cell_ids(self.notebook))
+        return stack.with_changes(name=name)
+
+    def adopt(self, build_id: int, stack: cell.Stack) -> None:
+        """`stack` (from stack_to_save) was saved as `build_id` by someone else (a run
+        starting): the editor shows its cell id and knows it is saved."""
+        if self.doc.stack.name != stack.name:
+            self.doc.set_setting("name", stack.name)
+        self._saved.append((build_id, self.stack()))
+        self._refresh_saved_lists()
+        self._show_summary()
+        self.saved.emit(build_id)
+        self.changed.emit()
+
     def save(self) -> int | None:
         """Record the build in the notebook; None, with the reason shown, if it cannot be."""
         problems = errors(self.doc.issues)
         if problems:
             self.save_status.setText(f"Not saved: fix the {len(problems)} problem(s) marked ✖ first.")
-            self.save_status.setStyleSheet(color_style(ERROR_TEXT))
+            theme.set_style(self.save_status, color_style(ERROR_TEXT))
             self.go_to_field(problems[0].field)
             return None
         if self.saved_build_id is not None:
             return self.saved_build_id
-        stack = self.stack()
         try:
+            stack = self.stack_to_save()
             build_id = self.notebook.save_build(stack)
-        except (NotebookError, sqlite3.Error) as exc:
+        except (NotebookError, sqlite3.Error, ValueError) as exc:
             self.save_status.setText(f"Not saved: {exc}")
-            self.save_status.setStyleSheet(color_style(ERROR_TEXT))
+            theme.set_style(self.save_status, color_style(ERROR_TEXT))
             return None
-        self._saved.append((build_id, stack))
-        self._refresh_saved_lists()
-        self._show_summary()
-        self.saved.emit(build_id)
-        self.changed.emit()
+        self.adopt(build_id, stack)
         return build_id
+
+    # -- the label --
+    def _label(self):
+        build_id = self.saved_build_id
+        if build_id is None:
+            self.save_status.setText("Save the build first: its label carries the cell id it is saved with.")
+            theme.set_style(self.save_status, color_style(ERROR_TEXT))
+            return None
+        return label_text(self.notebook, build_id)
+
+    def save_label(self, path: str | Path | None = None) -> Path | None:
+        """Write the saved build's label as PNG or PDF (asks where if `path` is None)."""
+        label = self._label()
+        if label is None:
+            return None
+        if path is None:
+            path, _ = QtWidgets.QFileDialog.getSaveFileName(
+                self, "Save the label", str(Path(self.notebook.path).parent / f"label-{label.code.lstrip('#')}.png"),
+                "PNG image (*.png);;PDF (*.pdf)")
+            if not path:
+                return None
+        from gui.label import save_label   # segno and the painter: loaded when a label is made
+        try:
+            save_label(label, SIZES[self.label_size.currentData()], Path(path))
+        except (OSError, ValueError) as exc:
+            self.save_status.setText(f"Label not saved: {exc}")
+            theme.set_style(self.save_status, color_style(ERROR_TEXT))
+            return None
+        self.save_status.setText(f"✓ Label of {label.code} saved: {path}")
+        theme.set_style(self.save_status, color_style(OK_TEXT))
+        return Path(path)
+
+    def print_label(self) -> bool:
+        label = self._label()
+        if label is None:
+            return False
+        from gui.label import print_label
+        return print_label(self, label, SIZES[self.label_size.currentData()])

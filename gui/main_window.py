@@ -1,10 +1,17 @@
 """The station's main window: the cell to run (summary of the build) and the run panel
-on the left; the builder wizard, the protocol editor, the channel overview with the
-selected channel's live monitor, and the analysis view as tabs on the right, under the
-latched alarm banner (visible from every tab); the notebook path in the status bar.
-Runs go through a ChannelManager: up to 8 at once, one per channel."""
+on the left (a drawer over the pages on a narrow window, gui/drawer.py); the builder
+wizard, the protocol editor, the channel overview with the
+selected channel's live monitor, and the analysis view as tabs on the right; the latched
+alarm banner floats over the top of every tab's page (gui/alarm_overlay.py) and the
+window comes to the front when an alarm arrives; the notebook path in the status bar.
+Runs go through a ChannelManager: up to 8 at once, one per channel.
+
+Acknowledging an alarm records who (the session's operator) and when; alarms nobody
+acknowledged are shown again at the next start. Closing the station while runs go or
+alarms wait asks first, and the runs it stops are logged as "station closed"."""
 from __future__ import annotations
 
+import getpass
 import html
 import platform
 import sys
@@ -13,7 +20,7 @@ import PySide6
 from PySide6 import QtCore, QtGui, QtWidgets
 
 import resources
-from acquisition.channels import MAX_CHANNELS, ChannelManager
+from acquisition.channels import MAX_CHANNELS, STATION_CLOSED, ChannelManager
 from acquisition.protocol import EisStep
 from cell.validation import errors
 from gui.analysis_view import AnalysisView
@@ -22,24 +29,37 @@ from gui.bridge import EngineBridge
 from gui.browser import NotebookBrowser
 from gui.builder_summary import BuildSummary
 from gui.builder_wizard import BuilderWizard
-from gui.monitor import AlarmBanner, MonitorFeed, MonitorWidget
+from gui.alarm_overlay import AlarmBanner
+from gui.confirm import ask
+from gui.cycler_view import CyclerView
+from gui.drawer import SideDrawer
+from gui.layout import ElidedLabel, PageTabs
+from gui.monitor import MonitorFeed, MonitorWidget
 from gui.overview import ChannelOverview, ChannelStatus
 from gui.protocol_editor import ProtocolEditor
 from gui.run_panel import RunPanel
+from gui.scan import ScanDesk
+from gui.settings import StationSettings
+from gui import theme
 from notebook import Notebook, NotebookError
+
+PREFERRED_SIZE = (1440, 900)   # on a desk monitor; smaller screens get the window maximised
 
 
 class MainWindow(QtWidgets.QMainWindow):
-    def __init__(self, notebook: Notebook):
+    def __init__(self, notebook: Notebook, settings: StationSettings | None = None):
         super().__init__()
         self.notebook = notebook
+        self.settings = settings if settings is not None else StationSettings(parent=self)
+        theme.install(self.settings)              # colours, font size and glove mode, live from here on
         self.manager = ChannelManager(notebook)
         self.channel = 1                           # the channel the monitor and run panel show
         self.feeds: dict[int, MonitorFeed] = {}    # per channel: its latest run as the monitor sees it
-        self._alarm_runs: dict[int, int] = {}      # latched alarm's channel -> its run
+        self._shut_down = False                    # shutdown() ran: closing asks nothing more
+        self.close_question = ""                  # what closing last asked about
         self.setWindowTitle(f"{resources.APP_NAME} {resources.APP_VERSION} — simulated bench")
         self.setWindowIcon(app_icon())
-        self.builder = BuilderWizard(notebook)
+        self.builder = BuilderWizard(notebook, self.settings)
         self.build_summary = BuildSummary(self.builder)
         self.save_build = self.build_summary.save
         self.protocol_editor = ProtocolEditor()
@@ -47,15 +67,13 @@ class MainWindow(QtWidgets.QMainWindow):
         self.monitor = MonitorWidget()
         self.overview = ChannelOverview(MAX_CHANNELS)
         self.monitor.layout().insertWidget(0, self.overview)   # all channels above the selected one's plots
-        self.banner = AlarmBanner()
         self.analysis = AnalysisView(notebook)
         left = QtWidgets.QWidget()
         left_layout = QtWidgets.QVBoxLayout(left)
         left_layout.addWidget(self.build_summary)
         left_layout.addWidget(self.run_panel)
         left_layout.addStretch(1)
-        left.setMinimumWidth(360)
-        self.tabs = QtWidgets.QTabWidget()
+        self.tabs = PageTabs()     # pages scroll rather than widen the window (gui/layout.py)
         self.tabs.addTab(self.builder, "Build")
         self.tabs.addTab(self.protocol_editor, "Protocol")
         self.tabs.addTab(self.monitor, "Monitor")
@@ -66,20 +84,27 @@ class MainWindow(QtWidgets.QMainWindow):
         self.tabs.addTab(self.browser, "Notebook")
         self.browser.analysis_requested.connect(self.analyse_run)
         self.browser.replay_requested.connect(self.replay_run)
+        self.cyclers = CyclerView(notebook)     # the lab's commercial cyclers, watched (gui/cycler_view.py)
+        self.tabs.addTab(self.cyclers, "Cyclers")
         self.replays: list = []   # open replay windows, closed with the station
         splitter = QtWidgets.QSplitter()
         right = QtWidgets.QWidget()
         right_layout = QtWidgets.QVBoxLayout(right)
         right_layout.setContentsMargins(0, 0, 0, 0)
-        right_layout.addWidget(self.banner)
         right_layout.addWidget(self.tabs, 1)
-        splitter.addWidget(left)
         splitter.addWidget(right)
         splitter.setStretchFactor(1, 1)
         self.setCentralWidget(splitter)
-        self.status_label = QtWidgets.QLabel()
+        # the left panel: docked beside the tabs when wide, a drawer over them when narrow
+        self.drawer = SideDrawer(self, left, splitter, self.tabs, footer=self.run_panel.actions)
+        self.run_panel.start.clicked.connect(self.drawer.close_drawer)   # the run's page is next
+        # status texts and the notebook path elide: a long message never widens the window
+        self.status_label = ElidedLabel()
         self.statusBar().addWidget(self.status_label, 1)
-        self.statusBar().addPermanentWidget(QtWidgets.QLabel(f"Notebook: {notebook.path}"))
+        path_label = ElidedLabel(f"Notebook: {notebook.path}", mode=QtCore.Qt.TextElideMode.ElideMiddle, min_chars=16)
+        path_label.setMaximumWidth(path_label.fontMetrics().horizontalAdvance(path_label.text()) + 8)
+        self.statusBar().addPermanentWidget(path_label, 1)
+        self.scan = ScanDesk(self)    # scan field, scanner, operator: gui/scan.py
         self.bridges = {k: EngineBridge(k, self) for k in range(1, MAX_CHANNELS + 1)}
         for bridge in self.bridges.values():
             bridge.event.connect(self._on_event)
@@ -91,17 +116,28 @@ class MainWindow(QtWidgets.QMainWindow):
         self.run_panel.edit_protocol.connect(lambda: self.tabs.setCurrentWidget(self.protocol_editor))
         self.run_panel.start.clicked.connect(self.start_run)
         self.run_panel.pause.clicked.connect(self.pause_or_resume)
-        self.run_panel.stop.clicked.connect(self.stop_run)
+        self.run_panel.stop_requested.connect(self.stop_run)     # asked and confirmed
         self.run_panel.channel.currentIndexChanged.connect(lambda: self.select_channel(self.run_panel.channel_index()))
         self.overview.selected.connect(self.select_channel)
+        # Over the tabs' pages, in no layout: it never moves them (created once they are in place).
+        self.banner = AlarmBanner(self, self.tabs, selected_channel=lambda: self.channel)
         self.banner.acknowledged.connect(self._acknowledge)
+        self.banner.sound.note.connect(self.set_status)
+        self.cyclers.alarm.connect(self._on_cycler_alarm)
+        self.cyclers.note.connect(self.set_status)
+        self.cyclers.is_latched = lambda run_id: run_id in self.banner.latched
+        self.cyclers.follow_banner(self.banner)     # its alarm tiles stay clear of the banner
         # The overview follows the runs a few times a second; the selected channel's
         # plots redraw at 40 Hz.
         self._channels_timer = QtCore.QTimer(self, interval=250)
         self._channels_timer.timeout.connect(self.refresh_channels)
         self._channels_timer.start()
+        self.menuBar().addMenu(theme.view_menu(self.settings, self))
+        # glove mode: a page built since the last theme change gets its large rows and drag-scrolling
+        self.tabs.currentChanged.connect(lambda _index: theme.adapt_tree(self.tabs.currentWidget()))
         about = self.menuBar().addMenu("&Help").addAction("&About SolidStack")
         about.triggered.connect(self._about)
+        self._restore_alarms()      # first: what the status bar says next is more pressing than the sound's note
         if notebook.interrupted:
             # A crash or power cut left these running: say so, and open them for a look.
             self.set_status(f"Runs {notebook.interrupted} were left running by an earlier session and are now marked "
@@ -117,7 +153,17 @@ class MainWindow(QtWidgets.QMainWindow):
                             + (f" Note: {notebook.notice}." if notebook.notice else ""))
         else:
             self.set_status("Ready.")
-        self.resize(1280, 780)
+        self.size_to_screen()
+
+    def size_to_screen(self) -> None:
+        """The preferred size, within the screen's available area; a smaller screen gets the
+        window maximised (its frame and title bar then fit too)."""
+        available = (self.screen() or QtGui.QGuiApplication.primaryScreen()).availableGeometry()
+        size = QtCore.QSize(*PREFERRED_SIZE).boundedTo(available.size())
+        self.resize(size)
+        self.move(available.center() - QtCore.QPoint(size.width() // 2, size.height() // 2))
+        if size != QtCore.QSize(*PREFERRED_SIZE):
+            self.setWindowState(self.windowState() | QtCore.Qt.WindowState.WindowMaximized)
 
     def set_status(self, text: str) -> None:
         self.status_label.setText(text)
@@ -151,24 +197,30 @@ class MainWindow(QtWidgets.QMainWindow):
         if channel.busy:
             self.set_status(f"Channel {index} is busy with run #{channel.session.engine.run_id}: stop it first.")
             return False
-        if index in self.banner.latched:
+        if self.banner.channel_latched(index):
             # A new run must not bury an alarm nobody has seen.
             self.set_status(f"Acknowledge the alarm on channel {index} before starting another run there.")
             return False
-        build_id = self.last_build_id or self.save_current_build()
-        if build_id is None:
+        if errors(self.builder.issues()):
+            self.save_current_build()       # refused, with the problems shown at their fields
             return False
-        stack = self.builder.stack()
+        # A build not saved yet is saved by prepare_run, after its checks: a protocol that
+        # does not fit the cell leaves no build behind.
+        build_id = self.last_build_id
         try:
+            stack = self.builder.stack_to_save()     # a cell id by the lab's pattern if it has none
             protocol = self.run_panel.protocol_value()
             session = self.manager.start(index, stack, protocol, speed=self.run_panel.speed.currentData(),
                                          seed=index - 1,   # cells on different channels are not identical
                                          listeners=[self.bridges[index]], build_id=build_id,
                                          detector_overrides=self.run_panel.detector_overrides or None,
-                                         on_trip=self.run_panel.on_trip.currentData())
-        except (ValueError, KeyError) as exc:
+                                         on_trip=self.run_panel.on_trip.currentData(),
+                                         impedance=self.run_panel.impedance.currentData())
+        except (ValueError, KeyError, NotebookError) as exc:
             self.set_status(f"Cannot start on channel {index}: {exc}")
             return False
+        if build_id is None:
+            self.builder.adopt(session.build_id, stack)
         engine = session.engine
         self.feeds[index] = MonitorFeed(
             channel.buffer, title=self._run_title(index, engine), progress=engine.progress, state="running",
@@ -218,7 +270,7 @@ class MainWindow(QtWidgets.QMainWindow):
                 channel.index, summary["state"],
                 f"run #{summary['run_id']} · {summary['cell']}" if summary["run_id"] else summary["cell"],
                 summary["cycle"], summary["voltage_v"], summary["alarm"],
-                acknowledged=channel.index not in self.banner.latched))
+                acknowledged=not self.banner.channel_latched(channel.index), current_a=summary["current_a"]))
         self.overview.update_channels(statuses)
 
     def _on_status(self, index: int, status: str, message: str) -> None:
@@ -229,13 +281,14 @@ class MainWindow(QtWidgets.QMainWindow):
         feed = self.feeds.get(index)
         if feed is not None and engine is not None:
             feed.state, feed.title = status, self._run_title(index, engine)   # the run has its number now
+            feed.output = self.manager.channel(index).output     # on, off (made safe) or unknown
         if status not in ("running", "paused") and engine is not None:
             engine.join(5)        # it is ending: the channel is free once its thread is done
+            self.analysis.refresh_runs()   # the pickers show its stored status, whichever channel it ran on
         if index == self.channel:
             self.run_panel.set_state(status)
             self.monitor.redraw()
             if status not in ("running", "paused") and engine is not None and engine.run_id is not None:
-                self.analysis.refresh_runs()
                 self._analyse_when_shown(engine.run_id)   # the run just finished
         self.refresh_channels()
 
@@ -264,26 +317,64 @@ class MainWindow(QtWidgets.QMainWindow):
         elif index in self.feeds:
             self.feeds[index].events.append((event["t_s"], label))
         if event["severity"] == "alarm":
-            self._alarm_runs[index] = event["run_id"]
-            self.banner.raise_alarm(index, f"{event['message']} (run #{event['run_id']}, sample {event['sample_index']})")
+            if index in self.feeds:
+                self.feeds[index].output = self.manager.channel(index).output   # off after a trip
+            self.banner.raise_alarm(event["run_id"], index, f"{event['message']} (sample {event['sample_index']})")
+            self.bring_to_front()
             self.refresh_channels()
+            if index == self.channel:
+                self.monitor.redraw()
 
-    def _acknowledge(self, channels: list[int]) -> None:
-        for index in channels:
-            run_id = self._alarm_runs.pop(index, None)
-            if run_id is not None:
-                try:
-                    self.notebook.acknowledge_run(run_id)
-                except NotebookError as exc:
-                    self.set_status(f"Alarm on channel {index} acknowledged here, but not recorded: {exc}")
+    def _on_cycler_alarm(self, run_id: int, text: str) -> None:
+        """A watched cycler channel's alarm, its stop request or the cycler's answer: latched by run."""
+        self.banner.raise_alarm(run_id, None, text)
+        self.bring_to_front()
+
+    def bring_to_front(self) -> None:
+        """An alarm: the window is shown, un-minimised, raised and activated (and flashes
+        in the task bar where the window manager refuses to hand over the focus)."""
+        if self.isMinimized():
+            self.setWindowState(self.windowState() & ~QtCore.Qt.WindowState.WindowMinimized)
+        self.show()
+        self.raise_()
+        self.activateWindow()
+        QtWidgets.QApplication.alert(self)
+
+    def operator_name(self) -> str:
+        """Who acknowledges: the session's operator; else the computer's login, said to be one."""
+        name = str(self.settings.value("operator")).strip()
+        if name:
+            return name
+        try:
+            return f"unknown operator (login {getpass.getuser()})"
+        except (OSError, KeyError):      # no login name to be had (a service account, a container)
+            return "unknown operator"
+
+    def _acknowledge(self, run_id: int, channel: int | None) -> None:
+        where = f"channel {channel} (run #{run_id})" if channel is not None else f"run #{run_id}"
+        by = self.operator_name()
+        try:
+            self.notebook.acknowledge_alarms(run_id, by)
+        except NotebookError as exc:
+            self.set_status(f"Alarm on {where} acknowledged here, but not recorded: {exc}")
+        else:
+            self.set_status(f"Alarm on {where} acknowledged by {by}.")
         self.refresh_channels()
+
+    def _restore_alarms(self) -> None:
+        """Alarms an earlier session left unacknowledged are latched again."""
+        if self.notebook.read_only:
+            return       # a viewer of the notebook, not the station: it could not record an acknowledgement
+        for alarm in self.notebook.unacknowledged_alarms():
+            self.banner.raise_alarm(alarm["run_id"], None, f"{alarm['message']} (sample {alarm['sample_index']})",
+                                    at="earlier session")
 
     def replay_run(self, run_id: int) -> None:
         """A run opened from the notebook browser for replay, in its own window, on its own
         read-only connection: a replay never writes."""
         from gui.replay_window import ReplayWindow
         reader = Notebook(self.notebook.path, read_only=True)
-        window = ReplayWindow(reader, run_id, speed=1000.0)
+        window = ReplayWindow(reader, run_id, speed=1000.0, settings=self.settings)
         self.replays.append((window, reader))
         window.show()
 
@@ -305,8 +396,11 @@ class MainWindow(QtWidgets.QMainWindow):
 
     # -- shutdown: stop acquisition before widgets go away --
     def shutdown(self) -> None:
+        self._shut_down = True
         self._channels_timer.stop()
-        self.manager.shutdown()         # every run ends with its source safe
+        self.banner.sound.stop()
+        self.manager.shutdown(reason=STATION_CLOSED)   # every run ends with its source safe, logged as closed
+        self.cyclers.shutdown()       # the watched runs close; the cyclers' tests go on
         for window, reader in self.replays:
             window.shutdown()
             window.close()
@@ -316,6 +410,27 @@ class MainWindow(QtWidgets.QMainWindow):
         self.monitor.detach()
         self.analysis.shutdown()
 
+    def confirm_close(self) -> bool:
+        """True if nothing is going and no alarm waits, or the operator says close anyway."""
+        running = [f"Channel {c.index}: run #{c.session.engine.run_id} ({c.state})" for c in self.manager.running()]
+        alarms = [f"{a.where}{'' if a.channel is None else f' (run #{a.run_id})'}: {a.message}"
+                  for a in self.banner.ordered()]
+        if not running and not alarms:
+            return True
+        parts = []
+        if running:
+            parts.append("Runs going — closing stops them, with the source switched off, logged as "
+                         f"\"{STATION_CLOSED}\":\n" + "\n".join(running))
+        if alarms:
+            parts.append("Alarms not acknowledged — they stay in the notebook and are shown again at the next "
+                         "start:\n" + "\n".join(alarms))
+        self.close_question = "\n\n".join(parts)
+        return ask(self, "Close the station?", "Close the station?", "Close the station", "Cancel",
+                   self.close_question)
+
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:
+        if not self._shut_down and not self.confirm_close():
+            event.ignore()              # the station stays open, its runs going
+            return
         self.shutdown()
         super().closeEvent(event)

@@ -1,7 +1,8 @@
 """The live monitor of one run: cell voltage, current, reference-electrode potential,
 stack pressure and temperature against time, the Nyquist and Bode plots of each EIS
-sweep, the run's progress and the latest per-cycle figures, and the latched alarm
-banner the main window shows above every tab.
+sweep, the run's progress and the latest per-cycle figures, and whether the source
+is on (after a trip, a pause or the run's end the readout says OUTPUT OFF, not the last
+current it sourced). The latched alarm banner is gui/alarm_overlay.py.
 
 Drawing is the GUI's business alone: a 40 Hz timer takes a snapshot of the run's
 LiveBuffer (which the acquisition thread extends, with its min/max pyramid) and draws
@@ -26,6 +27,8 @@ from PySide6 import QtCore, QtGui, QtSvg, QtWidgets
 
 from acquisition.live import TRACE_FIELDS, LiveBuffer
 from acquisition.lod import LodView, MinMaxPyramid, Window, nearest_in
+from gui import theme
+from gui.plot_axes import SparseAxis, blank
 from notebook import NotebookError
 
 REDRAW_MS = 25          # 40 Hz: a frame is never late for a 30 fps display
@@ -33,11 +36,11 @@ SPECTRA_SHOWN = 8        # the newest sweeps drawn; older ones stay in the noteb
 
 # (field, name in read-outs, axis label, unit for pyqtgraph's SI prefixes or None, fixed unit, colour)
 TRACES = (
-    ("voltage", "V", "Cell voltage", "V", "", "#1565c0"),
-    ("current", "I", "Current", "A", "", "#ef6c00"),
-    ("ref", "WE vs ref.", "WE vs Li ref.", "V", "", "#6a1b9a"),
-    ("pressure", "P", "P", None, "MPa", "#2e7d32"),
-    ("temperature", "T", "T", None, "°C", "#ad1457"),
+    ("voltage", "V", "Cell voltage", "V", "", "voltage"),        # colours: the theme's roles (gui/theme.py)
+    ("current", "I", "Current", "A", "", "current"),
+    ("ref", "WE vs ref.", "WE vs Li ref.", "V", "", "ref"),
+    ("pressure", "P", "P", None, "MPa", "pressure"),
+    ("temperature", "T", "T", None, "°C", "temperature"),
 )
 # A trace that varies by less than this (its unit) while following is drawn as a level
 # line on an axis spanning MIN_SPAN_FRACTION of its value (or this span, if larger),
@@ -45,6 +48,7 @@ TRACES = (
 MIN_SPAN = {"voltage": 1e-4, "current": 1e-9, "ref": 1e-4, "pressure": 1e-3, "temperature": 0.01}
 MIN_SPAN_FRACTION = 0.05
 HISTORY_MAX = 1 << 18     # samples read back from the notebook for one view, at most (14 MB)
+OUTPUT_TEXT = {"off": "OUTPUT OFF", "unknown": "OUTPUT MAY BE ON: switch it off at the instrument"}
 SPANS = (("whole run", None), ("last 10 min", 600.0), ("last 1 h", 3600.0), ("last 10 h", 36000.0),
          ("last 100 h", 360000.0))
 
@@ -85,6 +89,9 @@ class MonitorFeed:
     # samples [start, stop) of this stream as stored (the notebook), for the parts the
     # buffer no longer holds raw; None: draw those parts from the pyramid's coarser levels
     history: Callable[[int, int], np.ndarray] | None = None
+    # the source as the engine last reported it: "on", "off" (made safe: a trip, a pause,
+    # the run's end) or "unknown" (switching it off failed: it may still be on)
+    output: str = "on"
 
 
 class _HistoryCache:
@@ -111,47 +118,13 @@ class _HistoryCache:
         return self.view
 
 
-class AlarmBanner(QtWidgets.QFrame):
-    """Red, latched per channel until acknowledged; beeps every two seconds meanwhile."""
-    acknowledged = QtCore.Signal(list)    # the channels acknowledged
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self.setStyleSheet("QFrame { background: #c62828; } QLabel { color: white; font-weight: bold; }")
-        layout = QtWidgets.QHBoxLayout(self)
-        self.text = QtWidgets.QLabel()
-        self.text.setWordWrap(True)
-        self.ack = QtWidgets.QPushButton("Acknowledge")
-        layout.addWidget(self.text, 1)
-        layout.addWidget(self.ack)
-        self.ack.clicked.connect(self._acknowledge)
-        self.latched: dict[int, str] = {}
-        self._beep = QtCore.QTimer(self, interval=2000)
-        self._beep.timeout.connect(QtWidgets.QApplication.beep)
-        self.hide()
-
-    def raise_alarm(self, channel: int, message: str) -> None:
-        self.latched[channel] = message
-        lines = [f"Channel {ch}: {text}" for ch, text in sorted(self.latched.items())]
-        self.text.setText("ALARM — cell made safe (output off, high impedance).\n" + "\n".join(lines))
-        self.show()
-        QtWidgets.QApplication.beep()
-        self._beep.start()
-
-    def _acknowledge(self) -> None:
-        channels = sorted(self.latched)
-        self.latched.clear()
-        self._beep.stop()
-        self.hide()
-        self.acknowledged.emit(channels)
-
-
 def style_plot(plot: pg.PlotItem) -> None:
     """A grid at the labelled ticks only: finer grid levels cost more to paint (about
     2 ms a plot here, every frame) than the traces themselves."""
     plot.showGrid(x=True, y=True, alpha=0.3)
     for side in ("left", "bottom"):
         plot.getAxis(side).setStyle(maxTickLevel=0)
+    theme.style_plot(plot)
 
 
 class _TimePlot:
@@ -160,7 +133,9 @@ class _TimePlot:
     def __init__(self, name: str, short: str, label: str, si_unit: str | None, fixed_unit: str, colour: str):
         self.name = name
         self.short = short
-        self.widget = pg.PlotWidget()
+        self.colour = colour
+        # a value axis that writes only as many labels as its height holds (a short strip stacked them)
+        self.widget = pg.PlotWidget(axisItems={"left": SparseAxis("left")})
         self.plot = self.widget.getPlotItem()
         self.plot.setLabel("left", label, units=si_unit) if si_unit else self.plot.setLabel("left", f"{label} ({fixed_unit})")
         if not si_unit:
@@ -173,23 +148,33 @@ class _TimePlot:
         style_plot(self.plot)
         self.plot.setMenuEnabled(False)
         self.plot.hideButtons()            # "Show all" does what pyqtgraph's auto-range button would
-        self.curve = self.plot.plot(pen=pg.mkPen(colour, width=1), connect="finite")
+        self.curve = self.plot.plot(pen=theme.pen(colour), connect="finite")
         # On top of the pyramid's envelope, pyqtgraph's own peak downsampling and
         # clipping keep a raw-level frame (a zoom into a few thousand samples) cheap too.
         self.curve.setDownsampling(auto=True, method="peak")
         self.curve.setClipToView(True)
-        self.cursor_v = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#757575", style=QtCore.Qt.PenStyle.DashLine))
-        self.cursor_h = pg.InfiniteLine(angle=0, movable=False, pen=pg.mkPen("#757575", style=QtCore.Qt.PenStyle.DashLine))
+        self.cursor_v = pg.InfiniteLine(angle=90, movable=False, pen=theme.pen("cursor", style=QtCore.Qt.PenStyle.DashLine))
+        self.cursor_h = pg.InfiniteLine(angle=0, movable=False, pen=theme.pen("cursor", style=QtCore.Qt.PenStyle.DashLine))
         for line in (self.cursor_v, self.cursor_h):
             line.hide()
             self.plot.addItem(line, ignoreBounds=True)
         self.markers: list[pg.InfiniteLine] = []
 
     def mark(self, t_h: float, label: str | None) -> None:
-        line = pg.InfiniteLine(pos=t_h, angle=90, pen=pg.mkPen("#c62828", width=2), label=label,
-                               labelOpts={"position": 0.9, "color": "#c62828"} if label else None)
+        line = pg.InfiniteLine(pos=t_h, angle=90, pen=theme.pen("event", width=2), label=label,
+                               labelOpts={"position": 0.9, "color": theme.color("event")} if label else None)
         self.plot.addItem(line, ignoreBounds=True)
         self.markers.append(line)
+
+    def restyle(self) -> None:
+        """The trace, crosshair and markers in the current theme's colours."""
+        self.curve.setPen(theme.pen(self.colour))
+        for line in (self.cursor_v, self.cursor_h):
+            line.setPen(theme.pen("cursor", style=QtCore.Qt.PenStyle.DashLine))
+        for line in self.markers:
+            line.setPen(theme.pen("event", width=2))
+            if getattr(line, "label", None) is not None:     # pyqtgraph adds .label only to labelled lines
+                line.label.setColor(theme.color("event"))
 
     def clear_markers(self) -> None:
         for line in self.markers:
@@ -202,21 +187,22 @@ class MonitorWidget(QtWidgets.QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        pg.setConfigOptions(antialias=False, background="w", foreground="k")
+        pg.setConfigOptions(antialias=False)      # background and axes: the theme (gui/theme.py)
         self.feed: MonitorFeed | None = None
         self.points_drawn = 0          # samples of the feed's buffer the plots have caught up with
         self._drawn_window: Window | None = None
         self._history = _HistoryCache()
-        self._shown: tuple[str, ...] = ()
+        self._shown: tuple = ()        # (trace names shown, whether they are empty)
         self._view_dirty = True
         self._spectra_drawn: tuple[int, int] = (0, 0)
+        self._eis_empty: bool | None = None   # the impedance plots blank until the first sweep
 
         self.heading = QtWidgets.QLabel("No run yet. Build a cell and start a run.")
         self.heading.setStyleSheet("font-weight: bold;")
         self.progress = QtWidgets.QLabel()
         self.cycle_figures = QtWidgets.QLabel()
         self.cursor_readout = QtWidgets.QLabel("Cursor: move over a plot for values")
-        self.cursor_readout.setStyleSheet("color: #444;")
+        theme.set_style(self.cursor_readout, "color: {muted};")
         for label in (self.heading, self.progress, self.cycle_figures, self.cursor_readout):
             label.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
 
@@ -303,12 +289,21 @@ class MonitorWidget(QtWidgets.QWidget):
         self._timer = QtCore.QTimer(self, interval=REDRAW_MS)
         self._timer.timeout.connect(self.redraw)
         self._layout_traces()
+        theme.notifier().changed.connect(self._restyle)
+
+    def _restyle(self) -> None:
+        """A theme change: traces re-penned, sweeps redrawn in the new colours."""
+        for trace in self.traces.values():
+            trace.restyle()
+        self._spectra_drawn = (0, 0)
+        self._view_dirty = True
 
     # -- which run --
     def attach(self, feed: MonitorFeed) -> None:
         """Show `feed` from now on, redrawing on the timer."""
         self._clear()
         self.feed = feed
+        self._layout_traces()          # blank until its first samples
         for t_s, label in feed.events:
             self._add_marker(t_s, label)
         self.follow.setChecked(True)
@@ -428,18 +423,21 @@ class MonitorWidget(QtWidgets.QWidget):
         self.traces["voltage"].plot.setXRange(t_first, t_last, padding=0.02)   # not a "manual" change
 
     def _layout_traces(self) -> None:
-        """Show the traces the run measures; the time axis only under the lowest one."""
+        """Show the traces the run measures; the time axis only under the lowest one.
+        Without samples the plots are blank: no values, no grid (a 0-1 scale reads as data)."""
         measured = self.feed.buffer.measured if self.feed else {"voltage", "current"}
         names = tuple(name for name in self.traces if name in measured)
-        if names == self._shown:
+        empty = self.feed is None or not len(self.feed.buffer)
+        if (names, empty) == self._shown:
             return       # relabelling axes every frame would make them redraw every frame
-        self._shown = names
+        self._shown = (names, empty)
         shown = [self.traces[name] for name in names]
         for trace in self.traces.values():
             trace.widget.setVisible(trace in shown)
             bottom = trace is shown[-1]
+            blank(trace.plot, empty, sides=("left",))
             trace.plot.showAxis("bottom", True)
-            trace.plot.getAxis("bottom").setStyle(showValues=bottom)
+            trace.plot.getAxis("bottom").setStyle(showValues=bottom and not empty)
             trace.plot.setLabel("bottom", "Time since start (h)" if bottom else "")
             trace.plot.getAxis("bottom").setHeight(None if bottom else 6)
 
@@ -463,8 +461,15 @@ class MonitorWidget(QtWidgets.QWidget):
         self._on_follow(True)
 
     # -- impedance --
+    def _blank_eis(self, empty: bool) -> None:
+        if empty != self._eis_empty:
+            self._eis_empty = empty
+            for plot in (self.nyquist, self.bode_mag, self.bode_phase):
+                blank(plot.getPlotItem(), empty)
+
     def _draw_spectra(self, feed: MonitorFeed) -> None:
         spectra = list(feed.buffer.spectra)   # the engine thread may append meanwhile
+        self._blank_eis(not spectra)
         if not spectra:
             self.eis_column.setVisible(feed.expects_eis)
             return
@@ -479,7 +484,7 @@ class MonitorWidget(QtWidgets.QWidget):
         shown = spectra[-SPECTRA_SHOWN:]
         for k, spectrum in enumerate(shown):
             newest = k == len(shown) - 1
-            colour = pg.mkColor("#0d47a1") if newest else pg.mkColor(144, 164, 174, 90 + 120 * k // len(shown))
+            colour = theme.qcolor("spectrum") if newest else theme.qcolor("spectrum_old", 90 + 120 * k // len(shown))
             f, z = np.asarray(spectrum["freq_hz"]), np.asarray(spectrum["z"])
             symbol = {"symbol": "o", "symbolSize": 5, "symbolBrush": colour, "symbolPen": None}
             pen = pg.mkPen(colour, width=2 if newest else 1)
@@ -504,9 +509,13 @@ class MonitorWidget(QtWidgets.QWidget):
         parts += [f"elapsed {duration_text(t_s)}",
                   f"remaining {duration_text(progress.get('remaining_s')) if feed.state in ('running', 'paused') else '—'}",
                   f"{snap.total:,} samples"]
-        if last is not None:
+        if last is not None and feed.output == "on":
             parts += [f"V = {value_text('voltage', float(last['voltage']))}",
                       f"I = {value_text('current', float(last['current']))}"]
+        elif last is not None:
+            # the last sample was taken while sourcing: its current is no longer flowing
+            parts += [OUTPUT_TEXT.get(feed.output, OUTPUT_TEXT["unknown"]),
+                      f"last V = {value_text('voltage', float(last['voltage']))}"]
         self.progress.setText("  ·  ".join(parts))
         done, now = feed.buffer.cycle_figures(cycle)
         parts = []

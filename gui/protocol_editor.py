@@ -13,12 +13,13 @@ from pathlib import Path as FilePath
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from acquisition.protocol import PRESETS, UNITS, StepList
+from gui import theme
+from gui.layout import FlowLayout, labelled
 from gui.protocol_editor_model import (KIND_NAMES, UNIT_TEXT, Path, Problem, ProtocolDraft, path_text, summary,
                                        title)
 
 PATH_ROLE = QtCore.Qt.ItemDataRole.UserRole
-ERROR_STYLE = "background: #ffebee; border: 1px solid #c62828;"
-ERROR_COLOUR = QtGui.QColor("#c62828")
+ERROR_STYLE = "background: {error_bg}; border: 1px solid {error};"   # a gui.theme.set_style template
 
 
 # -- field editors: one value each, in the unit the label shows --
@@ -32,7 +33,7 @@ class _Field(QtWidgets.QWidget):
         self.main: QtWidgets.QWidget | None = None
 
     def mark(self, message: str | None) -> None:
-        self.main.setStyleSheet(ERROR_STYLE if message else "")
+        theme.set_style(self.main, ERROR_STYLE if message else "")
         self.main.setToolTip(message or "")
 
 
@@ -120,8 +121,9 @@ class _Duration(_Field):
 
 
 class _Choice(_Field):
-    def __init__(self, choices: dict[str, str]) -> None:
+    def __init__(self, choices: dict[str, str], default: str | None = None) -> None:
         super().__init__()
+        self.default = default       # what a step without the field means
         self.main = QtWidgets.QComboBox()
         for data, text in choices.items():
             self.main.addItem(text, data)
@@ -132,6 +134,7 @@ class _Choice(_Field):
         return self.main.currentData()
 
     def set_value(self, value) -> None:
+        value = self.default if value is None and self.default is not None else value
         k = self.main.findData(value)
         if k < 0:   # a value from a file that is not a choice: shown, so validation can name it
             self.main.addItem(f"{value!r} (not valid)", value)
@@ -140,8 +143,9 @@ class _Choice(_Field):
 
 
 class _Flag(_Field):
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, default: bool = True) -> None:
         super().__init__()
+        self.default = default       # what a step without the field means
         self.main = QtWidgets.QCheckBox(text)
         self.layout_.addWidget(self.main)
         self.main.toggled.connect(self.edited)
@@ -150,7 +154,7 @@ class _Flag(_Field):
         return self.main.isChecked()
 
     def set_value(self, value) -> None:
-        self.main.setChecked(True if value is None else bool(value))
+        self.main.setChecked(self.default if value is None else bool(value))
 
 
 def _seconds() -> _Number:
@@ -170,10 +174,18 @@ FIELDS = {
              ("duration_s", "Duration", _Duration),
              ("sample_interval_s", "A sample every", _seconds)),
     "eis": (("label", "Label", _Text),
+            ("every_cycles", "Every", lambda: _Number(" cycles", 0, 1, 100000, integer=True, optional=True)),
             ("f_start_hz", "From", lambda: _Number(" Hz", 3, 0.0, 1e9)),
             ("f_stop_hz", "To", lambda: _Number(" Hz", 3, 0.0, 1e9)),
-            ("points", "Points", lambda: _Number("", 0, 0, 100000, integer=True)),
-            ("amplitude_v", "Amplitude", lambda: _Number(" mV", 2, 0.0, 10000.0, scale=1e3))),
+            ("points", "Points", lambda: _Number("", 0, 0, 100000, integer=True, optional=True)),
+            ("points_per_decade", "Or points a decade", lambda: _Number("", 1, 0.0, 100.0, optional=True)),
+            ("time_budget_s", "Time budget", lambda: _Number(" s", 0, 0.0, 1e6, optional=True)),
+            ("mode", "Mode", lambda: _Choice({"potentiostatic": "Potentiostatic (V)",
+                                              "galvanostatic": "Galvanostatic (A)"}, default="potentiostatic")),
+            ("amplitude_v", "Amplitude", lambda: _Number(" mV", 2, 0.0, 10000.0, scale=1e3, optional=True)),
+            ("amplitude_a", "Amplitude (current)", lambda: _Number(" µA", 1, 0.0, 1e6, scale=1e6, optional=True)),
+            ("dc_bias_v", "DC bias", lambda: _Number(" V", 4, -40.0, 40.0, optional=True)),
+            ("bias_at_rest", "Bias", lambda: _Flag("at the rest voltage", default=False))),
     "pressure": (("label", "Label", _Text),
                  ("mpa", "Set-point", lambda: _Number(" MPa", 2, 0.0, 1000.0)),
                  ("ramp_mpa_s", "Ramp", lambda: _Number(" MPa/s", 3, 0.0, 100.0))),
@@ -211,15 +223,15 @@ class ProtocolEditor(QtWidgets.QWidget):
         self.voltage_limit = QtWidgets.QDoubleSpinBox(minimum=0.0, maximum=1000.0, decimals=2, suffix=" V")
         self.voltage_limit.setToolTip("The source's compliance: never exceeded, whatever a step asks")
         self.version = QtWidgets.QLabel()
-        top = QtWidgets.QHBoxLayout()
+        # one row when wide, wrapped when narrow (gui/layout.py)
+        top_bar = QtWidgets.QWidget()
+        top = FlowLayout(top_bar)
         top.addWidget(self.presets)
         top.addWidget(self.open_button)
         top.addWidget(self.save_button)
-        top.addSpacing(16)
-        top.addWidget(QtWidgets.QLabel("Name"))
-        top.addWidget(self.name, 1)
-        top.addWidget(QtWidgets.QLabel("Voltage limit"))
-        top.addWidget(self.voltage_limit)
+        self.name.setMinimumWidth(self.name.fontMetrics().averageCharWidth() * 28)
+        top.addWidget(labelled("Name", self.name, stretch=True))
+        top.addWidget(labelled("Voltage limit", self.voltage_limit))
         top.addWidget(self.version)
 
         self.tree = QtWidgets.QTreeWidget()
@@ -239,11 +251,10 @@ class ProtocolEditor(QtWidgets.QWidget):
         self.down_button = QtWidgets.QPushButton("Down")
         self.wrap_button = QtWidgets.QPushButton("Wrap in loop")
         self.unwrap_button = QtWidgets.QPushButton("Out of loop")
-        buttons = QtWidgets.QHBoxLayout()
+        buttons = FlowLayout()
         for button in (self.add_button, self.remove_button, self.up_button, self.down_button,
                        self.wrap_button, self.unwrap_button):
             buttons.addWidget(button)
-        buttons.addStretch(1)
         left = QtWidgets.QWidget()
         left_layout = QtWidgets.QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)
@@ -256,7 +267,7 @@ class ProtocolEditor(QtWidgets.QWidget):
         self.form = QtWidgets.QFormLayout(self.form_box)
         self.step_problems = QtWidgets.QLabel()
         self.step_problems.setWordWrap(True)
-        self.step_problems.setStyleSheet("color: #c62828;")
+        theme.set_style(self.step_problems, "color: {error};")
         right = QtWidgets.QWidget()
         right_layout = QtWidgets.QVBoxLayout(right)
         right_layout.setContentsMargins(0, 0, 0, 0)
@@ -264,7 +275,7 @@ class ProtocolEditor(QtWidgets.QWidget):
         right_layout.addWidget(self.form_box)
         right_layout.addWidget(self.step_problems)
         right_layout.addStretch(1)
-        right.setMinimumWidth(400)
+        right.setMinimumWidth(320)
 
         split = QtWidgets.QSplitter()
         split.addWidget(left)
@@ -276,7 +287,7 @@ class ProtocolEditor(QtWidgets.QWidget):
         self.status = QtWidgets.QLabel()
 
         layout = QtWidgets.QVBoxLayout(self)
-        layout.addLayout(top)
+        layout.addWidget(top_bar)
         layout.addWidget(split, 1)
         layout.addWidget(self.status)
         layout.addWidget(self.problem_list)
@@ -419,7 +430,6 @@ class ProtocolEditor(QtWidgets.QWidget):
 
     def _validate(self) -> None:
         self.problems = self.draft.problems()
-        default = self.palette().color(QtGui.QPalette.ColorRole.Text)
         warn = self.style().standardIcon(QtWidgets.QStyle.StandardPixmap.SP_MessageBoxWarning)
         marked = {p.path: [] for p in self.problems}
         for p in self.problems:
@@ -427,7 +437,8 @@ class ProtocolEditor(QtWidgets.QWidget):
         for path, item in self._items.items():
             here = marked.get(path, [])
             for column in (0, 1):
-                item.setForeground(column, ERROR_COLOUR if here else default)
+                # unmarked: no colour of its own, so the text follows the theme's palette
+                item.setData(column, QtCore.Qt.ItemDataRole.ForegroundRole, theme.qcolor("error") if here else None)
             item.setIcon(0, warn if here else QtGui.QIcon())
             item.setToolTip(0, "\n".join(f"{p.field or 'step'}: {p.message}" for p in here))
         self.problem_list.clear()
@@ -439,10 +450,10 @@ class ProtocolEditor(QtWidgets.QWidget):
         n = len(self.problems)
         self.status.setText(f"{n} problem{'s' if n != 1 else ''}: the protocol cannot run until fixed" if n
                             else f"Ready to run: {self._count()}")
-        self.status.setStyleSheet("color: #c62828;" if n else "color: #2e7d32;")
-        self.name.setStyleSheet(ERROR_STYLE if (None in marked and any(p.field == "name" for p in marked[None])) else "")
-        self.voltage_limit.setStyleSheet(ERROR_STYLE if (None in marked and any(p.field == "voltage_limit_v"
-                                                                                 for p in marked[None])) else "")
+        theme.set_style(self.status, "color: {error};" if n else "color: {ok};")
+        theme.set_style(self.name, ERROR_STYLE if (None in marked and any(p.field == "name" for p in marked[None])) else "")
+        theme.set_style(self.voltage_limit, ERROR_STYLE if (None in marked and any(p.field == "voltage_limit_v"
+                                                                                    for p in marked[None])) else "")
         self._mark_fields()
 
     def _count(self) -> str:

@@ -15,7 +15,7 @@ import math
 import re
 from dataclasses import dataclass, field
 
-from acquisition.protocol import PRESETS, StepList
+from acquisition.protocol import CYCLING_EIS, PRESETS, StepList, sweep_plan
 
 Path = tuple[int, ...]
 
@@ -24,11 +24,14 @@ NEW_STEPS: dict[str, dict] = {
            "sample_interval_s": 1.0},
     "rest": {"kind": "rest", "duration_s": 600.0, "sample_interval_s": 10.0},
     "eis": {"kind": "eis", "f_start_hz": 1e6, "f_stop_hz": 20.0, "points": 51, "amplitude_v": 0.01},
+    # the same kind of step, set to run inside a cycling loop every N cycles
+    "eis-every": {**CYCLING_EIS, "every_cycles": 25},
     "pressure": {"kind": "pressure", "mpa": 5.0, "ramp_mpa_s": 0.1},
     "temperature": {"kind": "temperature", "celsius": 60.0, "tolerance_c": 1.0, "timeout_s": 7200.0},
     "loop": {"kind": "loop", "repeat": 10, "counts_cycles": True, "steps": []},
 }
 KIND_NAMES = {"cc": "Constant current", "rest": "Rest (open circuit)", "eis": "EIS sweep",
+              "eis-every": "EIS every N cycles",
               "pressure": "Stack pressure", "temperature": "Temperature", "loop": "Loop"}
 UNIT_TEXT = {"mA": "mA", "mA/cm2": "mA/cm²", "C": "C"}
 
@@ -70,7 +73,7 @@ def parse_problem(message: str) -> Problem:
 def si_hz(value: float) -> str:
     for factor, prefix in ((1e6, "M"), (1e3, "k"), (1.0, ""), (1e-3, "m")):
         if abs(value) >= factor:
-            return f"{value / factor:g} {prefix}Hz"
+            return f"{value / factor:.4g} {prefix}Hz"    # a budget's cut-off is no round number
     return f"{value:g} Hz"
 
 
@@ -102,9 +105,16 @@ def summary(spec: dict) -> str:
         return f"{seconds_text(spec.get('duration_s'))} at open circuit, a sample every {seconds_text(spec.get('sample_interval_s'))}"
     if kind == "eis":
         try:
-            return (f"{si_hz(spec['f_start_hz'])} → {si_hz(spec['f_stop_hz'])}, {spec['points']} points, "
-                    f"{spec['amplitude_v'] * 1e3:g} mV")
-        except (KeyError, TypeError):
+            f_start, f_stop, points = sweep_plan(spec)
+            if spec.get("mode") == "galvanostatic":
+                drive = f"{spec['amplitude_a'] * 1e6:g} µA at rest"
+            else:
+                bias = (", at the rest voltage" if spec.get("bias_at_rest") else
+                        f", {spec['dc_bias_v']:g} V bias" if spec.get("dc_bias_v") else "")
+                drive = f"{spec['amplitude_v'] * 1e3:g} mV{bias}"
+            budget = f" (within {seconds_text(spec['time_budget_s'])})" if spec.get("time_budget_s") else ""
+            return f"{si_hz(f_start)} → {si_hz(f_stop)}{budget}, {points} points, {drive}"
+        except (KeyError, TypeError, ValueError, ZeroDivisionError):
             return "incomplete sweep"
     if kind == "pressure":
         return f"to {spec.get('mpa', '?')} MPa at {spec.get('ramp_mpa_s', '?')} MPa/s"
@@ -120,6 +130,8 @@ def summary(spec: dict) -> str:
 def title(spec: dict) -> str:
     kind = spec.get("kind")
     name = KIND_NAMES.get(kind, str(kind))
+    if kind == "eis" and isinstance(spec.get("every_cycles"), int) and spec["every_cycles"] > 1:
+        name = f"EIS every {spec['every_cycles']} cycles"
     label = spec.get("label")
     return f"{name} ({label})" if label and kind != "loop" else name
 

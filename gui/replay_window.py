@@ -2,7 +2,11 @@
 run uses, fed by acquisition.replay.ReplayPlayer (the same stream shape, read from a
 notebook opened read-only). Controls: play/pause, speed, seek by time, cycle or alarm,
 loop a region, and detector thresholds to re-judge the run with. Original alarms are
-marked "logged", re-evaluated ones "replay"."""
+marked "logged", re-evaluated ones "replay".
+
+It must never pass for a live run: its title and the monitor's heading say "Replay of
+run #N", the speed and whether it plays, is paused or has reached the end. The seek bar
+is a large target (larger still in glove mode)."""
 from __future__ import annotations
 
 import math
@@ -14,10 +18,29 @@ from acquisition.live import LiveBuffer
 from acquisition.replay import ReplayPlayer
 from gui.bridge import EngineBridge
 from gui.monitor import MonitorFeed, MonitorWidget
+from gui.settings import StationSettings
 from notebook import Notebook
 
 SPEEDS = [("1× (original timing)", 1.0), ("10×", 10.0), ("100×", 100.0), ("1000×", 1000.0), ("3600×", 3600.0),
           ("36000×", 36000.0), ("as fast as possible", math.inf)]
+# the seek bar's height and its handle's width, in px: a finger (or a gloved one) hits it
+SEEK_SIZE = {False: (32, 22), True: (64, 48)}
+
+
+def speed_text(speed: float) -> str:
+    return "max speed" if not math.isfinite(speed) else f"{speed:g}×"
+
+
+def seek_bar_style(glove: bool) -> str:
+    """Groove and handle sized for touch, in the palette's colours (themes apply)."""
+    height, handle = SEEK_SIZE[glove]
+    groove = max(8, height // 4)
+    return (f"QSlider::groove:horizontal {{ height: {groove}px; border-radius: {groove // 2}px;"
+            " background: palette(mid); }"
+            f" QSlider::sub-page:horizontal {{ height: {groove}px; border-radius: {groove // 2}px;"
+            " background: palette(highlight); }"
+            f" QSlider::handle:horizontal {{ width: {handle}px; margin: -{(height - groove) // 2 - 2}px 0;"
+            f" border-radius: {handle // 4}px; background: palette(button); border: 2px solid palette(highlight); }}")
 
 
 def parse_speed(speed) -> float:
@@ -33,14 +56,14 @@ def parse_speed(speed) -> float:
 
 
 class ReplayWindow(QtWidgets.QMainWindow):
-    def __init__(self, notebook: Notebook, run_id: int, speed=1.0, overrides: dict | None = None):
+    def __init__(self, notebook: Notebook, run_id: int, speed=1.0, overrides: dict | None = None,
+                 settings: StationSettings | None = None):
         super().__init__()
         self.notebook = notebook
         self.run_id = run_id
         self.overrides = overrides or None
-        run = notebook.run(run_id)          # NotebookError names a missing run
-        self.setWindowTitle(f"{resources.APP_NAME} replay: run {run_id} ({run['protocol']}, {run['status']}) — "
-                            f"{notebook.path}")
+        self.run = notebook.run(run_id)     # NotebookError names a missing run
+        settings = settings if settings is not None else StationSettings(parent=self)
         self.bridge = EngineBridge(1)
         self.bridge.event.connect(self._on_event)
         self.bridge.status.connect(self._on_status)
@@ -50,6 +73,11 @@ class ReplayWindow(QtWidgets.QMainWindow):
         for label, value in SPEEDS:
             self.speed.addItem(label, value)
         self.position = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
+        self.position.setObjectName("seek")
+        self.position.setToolTip("Drag or click to play from another time of the run")
+        self.position.setMinimumHeight(SEEK_SIZE[settings.glove_mode][0])
+        self.position.setStyleSheet(seek_bar_style(settings.glove_mode))
+        self.position.setPageStep(600)
         self.position_label = QtWidgets.QLabel()
         self.cycle = QtWidgets.QSpinBox(minimum=1, maximum=1_000_000, prefix="cycle ")
         self.go_cycle = QtWidgets.QPushButton("Go")
@@ -61,14 +89,22 @@ class ReplayWindow(QtWidgets.QMainWindow):
         self.info = QtWidgets.QLabel()       # the thresholds the detectors judge with
         self.info.setWordWrap(True)
         self.note = QtWidgets.QLabel()       # what just happened (end of run, nothing found ...)
-        bar = QtWidgets.QHBoxLayout()
-        for widget in (self.play, QtWidgets.QLabel("Speed"), self.speed, self.position_label, self.cycle, self.go_cycle,
-                       self.previous_alarm, self.next_alarm, self.loop, self.loop_from, QtWidgets.QLabel("to"),
-                       self.loop_to):
-            bar.addWidget(widget)
+        # two rows: playing, then where to go; one row of all of them is wider than a 1024 px screen
+        play_row, seek_row = QtWidgets.QHBoxLayout(), QtWidgets.QHBoxLayout()
+        for widget in (self.play, QtWidgets.QLabel("Speed"), self.speed, self.position_label):
+            play_row.addWidget(widget)
+        play_row.addStretch(1)
+        for widget in (self.previous_alarm, self.next_alarm):
+            play_row.addWidget(widget)
+        for widget in (self.cycle, self.go_cycle):
+            seek_row.addWidget(widget)
+        seek_row.addStretch(1)
+        for widget in (self.loop, self.loop_from, QtWidgets.QLabel("to"), self.loop_to):
+            seek_row.addWidget(widget)
         central = QtWidgets.QWidget()
         layout = QtWidgets.QVBoxLayout(central)
-        layout.addLayout(bar)
+        layout.addLayout(play_row)
+        layout.addLayout(seek_row)
         layout.addWidget(self.position)
         layout.addWidget(self.info)
         layout.addWidget(self.note)
@@ -88,7 +124,7 @@ class ReplayWindow(QtWidgets.QMainWindow):
                                        else (0 if SPEEDS[k][1] == self.player.speed else 99)))
         self.info.setText(self._thresholds_text())
         self.play.clicked.connect(self.toggle_play)
-        self.speed.currentIndexChanged.connect(lambda: self.player.set_speed(self.speed.currentData()))
+        self.speed.currentIndexChanged.connect(self._set_speed)
         self.position.sliderReleased.connect(lambda: self.seek(float(self.position.value())))
         self.go_cycle.clicked.connect(lambda: self.seek_cycle(self.cycle.value()))
         self.next_alarm.clicked.connect(lambda: self.step_alarm(True))
@@ -112,10 +148,25 @@ class ReplayWindow(QtWidgets.QMainWindow):
         self.buffer = LiveBuffer()
         self.player.listeners[0] = self.buffer
         first, samples = self.player.position, self.player.samples   # the stream starts at the player's position
-        self.feed = MonitorFeed(self.buffer, title=f"Replay of run {self.run_id}", state="running",
-                                expects_eis=bool(self.notebook.spectra(self.run_id)),
+        self.feed = MonitorFeed(self.buffer, expects_eis=bool(self.notebook.spectra(self.run_id)),
                                 history=lambda start, stop: samples[first + start : first + stop])
+        self._show_state()
         self.monitor.attach(self.feed)
+
+    def state(self) -> str:
+        """What the replay is doing, in the operator's words."""
+        if self.player.status == "ended":
+            return "at the end"
+        return "paused" if self._user_paused else "playing"
+
+    def _show_state(self) -> None:
+        """The window title and the monitor's heading say replay, speed and state."""
+        speed, state = speed_text(self.player.speed), self.state()
+        self.feed.title = (f"Replay of run #{self.run_id} ({self.run['protocol']}, recorded as {self.run['status']})"
+                           f" · {speed}")
+        self.feed.state = state
+        self.setWindowTitle(f"Replay of run #{self.run_id} · {speed} · {state} — {resources.APP_NAME}, "
+                            f"{self.notebook.path.name}")
 
     def _thresholds_text(self) -> str:
         from acquisition.alarms import describe
@@ -132,6 +183,11 @@ class ReplayWindow(QtWidgets.QMainWindow):
         else:
             self.player.resume()
         self.play.setText("Play" if self._user_paused else "Pause")
+        self._show_state()
+
+    def _set_speed(self) -> None:
+        self.player.set_speed(self.speed.currentData())
+        self._show_state()
 
     def _restart_at(self, move) -> None:
         self.player.pause()
@@ -191,7 +247,7 @@ class ReplayWindow(QtWidgets.QMainWindow):
                               f"(t = {event['t_s'] / 3600:.3f} h).")
 
     def _on_status(self, channel: int, status: str, message: str) -> None:
-        self.feed.state = status
+        self._show_state()
         if status == "ended":
             self.note.setText("End of the run: seek, pick a cycle or an alarm to play again.")
 

@@ -34,6 +34,7 @@ SCHEMA: dict[str, Setting] = {s.name: s for s in (
     Setting("operators", str, "", "operators chosen before, comma separated, newest first"),
     Setting("cell_id_pattern", str, "{operator}-{yyyymmdd}-{n}",
             "cell id given to a build saved without one: {operator}, {yyyymmdd} and {n} (the day's count)"),
+    Setting("badge_prefix", str, "OP:", "what an operator's badge code starts with, e.g. OP:CW; empty: names only"),
 )}
 
 

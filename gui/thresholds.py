@@ -12,6 +12,7 @@ from PySide6 import QtCore, QtWidgets
 
 from acquisition.alarms import default_settings, settings_for
 from cell import Stack
+from gui import theme
 
 DETECTOR_NAMES = {
     "hard_short": "Hard short (Li | Li: polarisation collapses)",
@@ -63,7 +64,7 @@ class ThresholdEditor(QtWidgets.QWidget):
         self._box_layout = QtWidgets.QVBoxLayout(self._box)
         self.problem = QtWidgets.QLabel()
         self.problem.setWordWrap(True)
-        self.problem.setStyleSheet("color: #c62828;")
+        theme.set_style(self.problem, "color: {error};")
         self.reset = QtWidgets.QPushButton("Back to the defaults")
         self.reset.clicked.connect(self._reset)
         layout = QtWidgets.QVBoxLayout(self)

@@ -14,6 +14,7 @@ from pathlib import Path
 import platformdirs
 import pyvisa
 
+from instruments.keysight_daq970a import check_paths
 from instruments.registry import DRIVERS, ROLES, by_name, match
 
 PROBE_TIMEOUT_MS = 800
@@ -87,6 +88,11 @@ def check_assignment(assignment: dict) -> None:
         info = by_name(entry["driver"])
         if role not in info.roles:
             raise ValueError(f"driver {info.name} cannot be the {ROLES[role]} ({role}); it can be {', '.join(info.roles)}")
+        if role == "switch" and "paths" in entry:
+            try:
+                check_paths(entry["paths"])
+            except ValueError as exc:
+                raise ValueError(f"role 'switch': {exc}") from None
 
 
 def save_assignment(assignment: dict, path: Path | None = None) -> Path:

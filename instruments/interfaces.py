@@ -6,6 +6,8 @@ from typing import Protocol
 
 import numpy as np
 
+from instruments.impedance_range import ImpedanceCapability, ImpedanceSweep
+
 
 class SourceMeter(Protocol):
     """Galvanostat / source-measure unit sourcing current and measuring voltage."""
@@ -30,3 +32,33 @@ class SourceMeter(Protocol):
     def safe_off(self) -> None:
         """Current to zero and output off into high impedance. Must not raise on a
         healthy connection; callers on a fault path catch and log."""
+
+
+class ImpedanceAnalyser(Protocol):
+    """An analyser in the impedance role (E4990A, IM3590, Solartron 1260): says what it
+    can do, and measures one logarithmic sweep with a flag per point."""
+
+    name: str
+    CAPABILITY: ImpedanceCapability
+
+    def identify(self) -> str: ...
+    def measure(self, f_start_hz: float, f_stop_hz: float, points: int, amplitude: float, dc_bias: float = 0.0,
+                mode: str = "potentiostatic") -> ImpedanceSweep:
+        """A sweep from f_start to f_stop within CAPABILITY (the caller clips with
+        instruments.impedance_range.plan_sweep); amplitude in V rms potentiostatically,
+        A rms galvanostatically."""
+
+
+class CellSwitch(Protocol):
+    """Connects the cell to one instrument at a time: the SMU ("smu") or the impedance
+    analyser ("eis"). The engine switches the SMU off before it routes to the analyser
+    and routes back before the source is enabled again."""
+
+    name: str
+
+    def identify(self) -> str: ...
+    def reset(self) -> None:
+        """Open every channel: the cell connected to nothing."""
+    def route(self, path: str) -> None:
+        """Connect the cell to `path` alone: open the other path, read it back open, then
+        close this one and read it back closed; raise if either read-back disagrees."""

@@ -9,8 +9,9 @@ from __future__ import annotations
 import numpy as np
 
 from instruments.connection import Connection
-from instruments.scpi import ScpiDriver, numbers
 from instruments.errors import LimitError
+from instruments.impedance_range import POTENTIOSTATIC, ImpedanceCapability, ImpedanceSweep, check_drive
+from instruments.scpi import ScpiDriver, numbers
 
 LOW_FREQUENCY_NOTE = ("the Keysight E4990A stops at 20 Hz; for lower frequencies use a potentiostat "
                       "with a frequency response analyser")
@@ -22,6 +23,8 @@ class KeysightE4990A(ScpiDriver):
     LEVEL_RANGE_V = (5e-3, 1.0)
     MAX_POINTS = 1601
     MAX_BIAS_V = 40.0
+    CAPABILITY = ImpedanceCapability("Keysight E4990A", FREQ_RANGE_HZ[0], FREQ_RANGE_HZ[1], LEVEL_RANGE_V,
+                                     (-MAX_BIAS_V, MAX_BIAS_V), MAX_POINTS)
 
     def __init__(self, connection: Connection, name: str = "Impedance analyser (Keysight E4990A)"):
         super().__init__(connection, name)
@@ -62,6 +65,14 @@ class KeysightE4990A(ScpiDriver):
         finally:
             if dc_bias_v:
                 self._write(":SOUR1:BIAS:STAT OFF")
+
+    def measure(self, f_start_hz: float, f_stop_hz: float, points: int, amplitude: float, dc_bias: float = 0.0,
+                mode: str = POTENTIOSTATIC) -> ImpedanceSweep:
+        """The impedance-role sweep (instruments.interfaces.ImpedanceAnalyser). The driver
+        reads formatted R and X only: no per-point overload status, so no point is flagged."""
+        check_drive(self.CAPABILITY, amplitude, dc_bias, mode)
+        freqs, z = self.sweep(f_start_hz, f_stop_hz, points, amplitude, dc_bias)
+        return ImpedanceSweep(freqs, z, [None] * len(freqs))
 
     def _sweep(self, f_start_hz: float, f_stop_hz: float, points: int, level_v: float) -> tuple[np.ndarray, np.ndarray]:
         low, high = sorted((f_start_hz, f_stop_hz))

@@ -214,7 +214,8 @@ def import_file(nb: Notebook, path: str | Path, *, build_id: int | None = None, 
                 insert_spectrum(conn, run_id, {
                     "spectrum": k, "t_s": float(s.meta.get("t_s", 0.0)), "step": int(s.meta.get("step", k)),
                     "cycle": int(s.meta.get("cycle", 1)), "amplitude_v": 0.0,   # 0: the file does not say
-                    "instrument": s.meta.get("technique", fmt), "freq_hz": s.frequency_hz, "z": s.z_ohm})
+                    "instrument": s.meta.get("technique", fmt), "freq_hz": s.frequency_hz, "z": s.z_ohm,
+                    "flags": s.flags})
     except sqlite3.Error as exc:
         if locked(exc):
             raise locked_error(nb.path, f"{path.name} was not imported (nothing was added)") from None

@@ -34,13 +34,24 @@ def insert_event(conn: sqlite3.Connection, run_id: int, e: dict) -> None:
 
 
 def insert_spectrum(conn: sqlite3.Connection, run_id: int, s: dict) -> None:
-    """s: spectrum (index), t_s, step, cycle, amplitude_v, instrument, freq_hz (array), z (complex array, ohm)."""
+    """s: spectrum (index), t_s, step, cycle, amplitude_v, instrument, freq_hz (array), z (complex array, ohm),
+    and optionally flags (per point: None for a good reading, else what the analyser said)."""
     conn.execute(
         "INSERT INTO spectra (run_id, spectrum, t_s, step, cycle, amplitude_v, instrument) VALUES (?,?,?,?,?,?,?)",
         (run_id, s["spectrum"], s["t_s"], s["step"], s["cycle"], s["amplitude_v"], s["instrument"]),
     )
     conn.executemany(
-        "INSERT INTO spectrum_points (run_id, spectrum, point, freq_hz, z_real_ohm, z_imag_ohm) VALUES (?,?,?,?,?,?)",
-        [(run_id, s["spectrum"], k, float(f), float(z.real), float(z.imag))
-         for k, (f, z) in enumerate(zip(s["freq_hz"], s["z"]))],
+        "INSERT INTO spectrum_points (run_id, spectrum, point, freq_hz, z_real_ohm, z_imag_ohm, flag) VALUES (?,?,?,?,?,?,?)",
+        [(run_id, s["spectrum"], k, float(f), float(z.real), float(z.imag), flag)
+         for k, (f, z, flag) in enumerate(zip(s["freq_hz"], s["z"], _flags(s)))],
     )
+
+
+def _flags(s: dict) -> list:
+    """The spectrum's per-point flags, all None when it has none."""
+    flags = s.get("flags")
+    if flags is None:
+        return [None] * len(s["freq_hz"])
+    if len(flags) != len(s["freq_hz"]):
+        raise ValueError(f"spectrum {s['spectrum']} has {len(flags)} flags for {len(s['freq_hz'])} points")
+    return [None if flag is None else str(flag) for flag in flags]

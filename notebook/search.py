@@ -126,3 +126,13 @@ def find_builds(conn: sqlite3.Connection, q: RunQuery) -> list[dict]:
     if where:
         sql += " WHERE " + " AND ".join(where)
     return [dict(r) for r in conn.execute(sql + " ORDER BY b.id DESC", params)]
+
+
+def lists_state(conn: sqlite3.Connection) -> tuple:
+    """What the run and build lists depend on beyond their filters, in one cheap query:
+    it changes when a build is saved or a run starts, ends or is imported (by this
+    process or another), so a browser can poll it and re-query only on a change. Samples
+    appended to a running run do not change it."""
+    return tuple(conn.execute(
+        "SELECT (SELECT COUNT(*) FROM builds), (SELECT MAX(id) FROM builds),"
+        " COUNT(*), MAX(id), SUM(status = 'running'), MAX(COALESCE(ended_utc, '')) FROM runs").fetchone())

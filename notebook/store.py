@@ -22,6 +22,7 @@ from cell import Stack
 from notebook.errors import NotebookError
 from notebook.jsontext import dumps, loads_stored
 from notebook.liveness import written_elsewhere
+from notebook.rows import insert_event
 from notebook.samples import SAMPLE_DTYPE
 from notebook.schema import APPLICATION_ID, SCHEMA_VERSION, migrate, schema_problems
 from notebook.search import RunQuery, find_builds, find_runs
@@ -392,15 +393,18 @@ class Notebook:
         return [dict(r) for r in self.conn.execute("SELECT * FROM run_steps WHERE run_id = ? ORDER BY step", (run_id,))]
 
     def spectra(self, run_id: int) -> list[dict]:
-        """The run's impedance spectra: metadata plus freq_hz and z (complex ohm) arrays."""
+        """The run's impedance spectra: metadata plus freq_hz and z (complex ohm) arrays and
+        flags, a list with per point None (a good reading) or what the analyser reported."""
         out = []
         for row in self.conn.execute("SELECT * FROM spectra WHERE run_id = ? ORDER BY spectrum", (run_id,)):
             spectrum = dict(row)
-            points = np.array(self.conn.execute(
-                "SELECT freq_hz, z_real_ohm, z_imag_ohm FROM spectrum_points WHERE run_id = ? AND spectrum = ? ORDER BY point",
-                (run_id, row["spectrum"])).fetchall(), dtype=float).reshape(-1, 3)
+            rows = self.conn.execute(
+                "SELECT freq_hz, z_real_ohm, z_imag_ohm, flag FROM spectrum_points WHERE run_id = ? AND spectrum = ? "
+                "ORDER BY point", (run_id, row["spectrum"])).fetchall()
+            points = np.array([r[:3] for r in rows], dtype=float).reshape(-1, 3)
             spectrum["freq_hz"] = points[:, 0]
             spectrum["z"] = points[:, 1] + 1j * points[:, 2]
+            spectrum["flags"] = [r[3] for r in rows]
             out.append(spectrum)
         return out
 
@@ -420,6 +424,33 @@ class Notebook:
             cur = self.conn.execute("UPDATE events SET acknowledged_utc = ? WHERE run_id = ? AND acknowledged_utc IS NULL",
                                     (utc_now(), run_id))
         return cur.rowcount
+
+    def acknowledge_alarms(self, run_id: int, by: str) -> int:
+        """Mark a run's unacknowledged alarms seen by `by`, now; returns how many. Earlier
+        acknowledgements keep their own who and when; events are never deleted."""
+        if not by.strip():
+            raise NotebookError("an alarm's acknowledgement must name who gave it")
+        with self._writing("the alarm was not marked acknowledged"):
+            cur = self.conn.execute(
+                "UPDATE events SET acknowledged_utc = ?, acknowledged_by = ? "
+                "WHERE run_id = ? AND severity = 'alarm' AND acknowledged_utc IS NULL", (utc_now(), by.strip(), run_id))
+        return cur.rowcount
+
+    def unacknowledged_alarms(self) -> list[dict]:
+        """Alarms nobody has acknowledged yet, oldest run first: what the station shows
+        again after a restart."""
+        rows = self.conn.execute(
+            "SELECT id, run_id, t_s, sample_index, kind, message FROM events "
+            "WHERE severity = 'alarm' AND acknowledged_utc IS NULL ORDER BY run_id, t_s, id")
+        return [dict(row) for row in rows]
+
+    def log_event(self, run_id: int, kind: str, severity: str, message: str, t_s: float, sample_index: int,
+                  evidence: dict | None = None) -> None:
+        """An event about a run recorded after its engine finished (e.g. the station closing it)."""
+        self.require_writable()
+        with self._writing(f"the {kind} event was not recorded"):
+            insert_event(self.conn, run_id, {"t_s": t_s, "sample_index": sample_index, "kind": kind,
+                                             "severity": severity, "message": message, "evidence": evidence or {}})
 
     # -- protocols, operators, lots, notes and tags --
     def protocol(self, run_id: int) -> dict:

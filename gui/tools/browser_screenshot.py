@@ -2,8 +2,8 @@
 
 Fills a fresh notebook the way a lab would (three cells run on the simulated bench, a
 Neware export and a BDF file imported, notes and tags), then captures the browser
-filtered by a layer lot with a run open (notebook-browser.png) and two runs compared
-(notebook-compare.png)."""
+filtered by a layer lot with a run open (notebook-browser.png), a run's details at
+1280x800 (notebook-details-1280x800.png) and three runs compared (notebook-compare.png)."""
 from __future__ import annotations
 
 import os
@@ -63,6 +63,12 @@ def main(out_dir: str) -> int:
     app.processEvents()
     browser.grab().save(str(out / "notebook-browser.png"))
     browser.filters.reset()
+    browser.resize(1280, 800)   # the panel PC's screen: a run's protocol as steps in the details pane
+    browser.select_runs([1])
+    browser.detail.lower.setCurrentIndex(0)
+    app.processEvents()
+    browser.grab().save(str(out / "notebook-details-1280x800.png"))
+    browser.resize(1360, 800)
     browser.select_runs([1, 2, 3])
     browser.compare_selected()
     app.processEvents()

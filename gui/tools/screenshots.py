@@ -138,8 +138,11 @@ def capture_replay(app, nb: Notebook, out: Path) -> None:
     wait_for(app, lambda: any(e["origin"] == "replay" for e in window.player.replay_events)
              and window.monitor.points_drawn >= len(window.buffer) > 0)
     window.toggle_play()
+    window.resize(1280, 800)
     app.processEvents()
+    window.monitor.redraw()       # the heading says "paused" now, not at the next frame
     window.grab().save(str(out / "replay.png"))
+    window.grab().save(str(out / "replay-1280x800.png"))
     window.shutdown()
     window.close()
     window.deleteLater()

@@ -79,13 +79,16 @@ class Keithley2450Emulator(ScpiEmulator):
             current = self.source_current if self.output_on else 0.0
             volts = self.cell.take(times, loop["v_min"], loop["v_max"])
             taken = volts.size
+            # The limit branch leaves the loop at the first reading outside the window, also
+            # when that reading is the last one due by now.
+            left_window = taken < times.size or not loop["v_min"] <= volts[-1] <= loop["v_max"]
             if self.trigger_out is not None:
                 self.trigger_out.trigger(self.cell.last_reference[:taken])
             volts = np.clip(volts, -self.voltage_limit, self.voltage_limit)
             rows = np.column_stack([times[:taken] - self.buffer_t0, np.full(taken, current), volts])
             self._store(rows)
             self._taken += taken
-            if taken < times.size:          # the limit branch left the loop
+            if left_window:
                 self._end_loop(float(times[taken - 1]))
                 return
         if self._taken >= loop["count"]:

@@ -57,12 +57,15 @@ class TimeSeries:
 class Spectrum:
     """An impedance spectrum: Z = Re + j Im in ohm, capacitive points with Im < 0. A file
     with several sweeps gives one Spectrum per sweep; meta may hold "t_s", "cycle", "step",
-    "technique" and the header keys a TimeSeries has ("started_utc", "instrument", ...)."""
+    "technique" and the header keys a TimeSeries has ("started_utc", "instrument", ...).
+    flags: per point None (a good reading) or what the analyser reported ('overload',
+    'out_of_range'); None when the source flags nothing. Flagged points are shown, not fitted."""
     frequency_hz: np.ndarray
     z_ohm: np.ndarray
     source: Path
     warnings: list[str] = field(default_factory=list)
     meta: dict = field(default_factory=dict)
+    flags: list[str | None] | None = None
 
 
 def is_number(text: str) -> bool:

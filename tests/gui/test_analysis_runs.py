@@ -62,13 +62,14 @@ HARD = {"hard_short": {}}
 
 @pytest.mark.parametrize("template, kwargs, expected", [
     ("sym-bare", {"detectors": HARD}, ["plate-strip", "shorts"]),
-    ("sym-bare", {"current": 0.0, "spectra": 1, "detectors": HARD}, ["eis"]),     # an EIS run: no current flowed
+    # an EIS run: no current flowed; one spectrum: its fit and DRT, no impedance over the run
+    ("sym-bare", {"current": 0.0, "spectra": 1, "detectors": HARD}, ["eis", "drt"]),
     ("asym-agc", {"detectors": HARD}, ["plate-strip", "shorts"]),
     ("full-agc", {"detectors": {"soft_short": {"capacity_mAh": 1.6}}}, ["cycling", "dqdv", "shorts"]),
     # a pressure detector judges readings, not the sample stream: nothing to replay
     ("full-agc-3e", {"ref": 0.002, "detectors": {"pressure_drift": {}}}, ["cycling", "dqdv", "three-electrode"]),
     ("half-agc", {"detectors": {}}, ["gitt"]),
-    ("half-c", {"spectra": 2, "detectors": {"voltage_limit": {"v_min": -0.2, "v_max": 2.0}}}, ["gitt", "eis", "shorts"]),
+    ("half-c", {"spectra": 2, "detectors": {"voltage_limit": {"v_min": -0.2, "v_max": 2.0}}}, ["gitt", "eis", "eis-run", "drt", "shorts"]),
 ])
 def test_the_analyses_that_fit_a_run(template, kwargs, expected):
     assert analyses_for(fake_run(template, **kwargs)) == expected

@@ -169,7 +169,7 @@ def test_eis_of_symmetric_cells_with_and_without_ag_c(qtbot, view, notebook_runs
     path, runs = notebook_runs
     view.show_run(path, runs["sym-bare"])
     settle(qtbot, view)
-    assert [view.tabs.widget(k).kind for k in range(view.tabs.count())] == ["eis"]
+    assert [view.tabs.widget(k).kind for k in range(view.tabs.count())] == ["eis", "drt"]    # one spectrum
     view.add_overlay(path, runs["sym-agc"])
     settle(qtbot, view)
     parameters = view.pages["eis"].tables()["parameters"]

@@ -193,3 +193,152 @@ def test_open_in_analysis_hands_the_run_to_the_analysis_view(qtbot, db_path, lab
         window.shutdown()
         window.close()
         nb.close()
+
+
+def notes_in_sqlite(db_path) -> list[tuple]:
+    """Every note as stored: (text, run_id, build_id), read by a plain SQLite connection."""
+    import sqlite3
+    conn = sqlite3.connect(f"{db_path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        return [tuple(r) for r in conn.execute("SELECT text, run_id, build_id FROM notes ORDER BY id")]
+    finally:
+        conn.close()
+
+
+def test_a_note_goes_to_the_run_the_filtered_list_shows_selected(browser, lab, qtbot, db_path):
+    """Issue 18: a search narrowed the list to run 1 while the details still showed run 2,
+    and the note typed there was saved on run 2."""
+    browser.select_runs([lab["bare"]])
+    assert browser.detail.target == {"run_id": lab["bare"]}
+    qtbot.keyClicks(browser.detail.note_text, "half-typed for BE-007")
+    qtbot.keyClicks(browser.filters.text, "CW-031")                      # the list narrows to the other run
+    assert listed(browser) == [lab["agc"]] and browser.selected_run_ids() == []
+    qtbot.keyClicks(browser.detail.note_text, "should go nowhere")       # what the operator did in the issue
+    qtbot.keyClick(browser.detail.note_text, QtCore.Qt.Key.Key_Return)
+    qtbot.mouseClick(browser.detail.add_note, QtCore.Qt.MouseButton.LeftButton)
+    assert notes_in_sqlite(db_path) == [("dendrite seen at the edge after opening", lab["bare"], None)]
+    # nothing selected: nothing shown, nothing to annotate, the half-typed note is gone
+    assert browser.detail.target == {}
+    assert f"Run {lab['bare']}" not in browser.detail.text.toPlainText()
+    assert not browser.detail.note_text.isEnabled() and not browser.detail.add_note.isEnabled()
+    assert not browser.detail.add_tag.isEnabled() and not browser.detail.figures.save.isEnabled()
+    assert not browser.open_analysis.isEnabled() and not browser.replay_button.isEnabled()
+    assert not browser.export_button.isEnabled()
+    assert browser.detail.note_text.text() == ""
+    browser.detail._add_note()                                           # even if invoked anyway
+    before = notes_in_sqlite(db_path)
+    assert before == [("dendrite seen at the edge after opening", lab["bare"], None)]
+    # the operator selects the row the list shows, and the note goes there
+    browser.runs.selectRow(0)
+    assert browser.detail.target == {"run_id": lab["agc"]}
+    assert f"Run {lab['agc']}: completed" in browser.detail.text.toPlainText()
+    qtbot.keyClicks(browser.detail.note_text, "interlayer intact")
+    qtbot.keyClick(browser.detail.note_text, QtCore.Qt.Key.Key_Return)
+    assert notes_in_sqlite(db_path) == before + [("interlayer intact", lab["agc"], None)]
+    # the actions on the selection agree with the details
+    assert browser.open_analysis.isEnabled()
+    shown = []
+    browser.analysis_requested.connect(shown.append)
+    browser.replay_requested.connect(shown.append)
+    browser.open_analysis.click()
+    browser.replay_button.click()
+    assert shown == [lab["agc"], lab["agc"]]
+
+
+def test_a_note_goes_to_the_build_the_filtered_list_shows_selected(browser, lab, qtbot, db_path):
+    browser.lists.setCurrentWidget(browser.builds)
+    builds = {b["name"]: b["build_id"] for b in browser.builds_model.rows}
+    browser.select_build(builds["BE-007"])
+    assert browser.detail.target == {"build_id": builds["BE-007"]}
+    operator = browser.filters.combos["operator"]
+    operator.setCurrentIndex(operator.findData("CW"))
+    assert [b["name"] for b in browser.builds_model.rows] == ["CW-031"]
+    assert browser.detail.target == {} and not browser.detail.note_text.isEnabled()
+    browser.builds.selectRow(0)
+    qtbot.keyClicks(browser.detail.note_text, "new Ag-C roll")
+    qtbot.keyClick(browser.detail.note_text, QtCore.Qt.Key.Key_Return)
+    assert notes_in_sqlite(db_path)[-1] == ("new Ag-C roll", None, builds["CW-031"])
+    # a build sheet is exported for the build selected, not the one shown before the filter
+    assert browser.export_actions["build-sheet"].isEnabled()
+
+
+def test_the_details_follow_the_list_on_screen_and_clear_for_several_runs(browser, lab, qtbot, db_path):
+    browser.select_runs([lab["bare"]])
+    browser.lists.setCurrentWidget(browser.builds)
+    assert browser.detail.target == {}                                   # no build selected in this list
+    browser.builds.selectRow(0)
+    build = browser.selected_build_id()
+    assert browser.detail.target == {"build_id": build}
+    browser.lists.setCurrentWidget(browser.runs)                         # back: the run still selected there
+    assert browser.detail.target == {"run_id": lab["bare"]}
+    browser.select_runs([lab["bare"], lab["agc"]])
+    assert browser.detail.target == {} and "2 runs are selected" in browser.detail.text.toPlainText()
+    browser.detail._add_tag()
+    assert notes_in_sqlite(db_path) == [("dendrite seen at the edge after opening", lab["bare"], None)]
+    with Notebook(db_path, read_only=True) as nb:
+        assert nb.tags(run_id=lab["bare"]) == [] and nb.tags(run_id=lab["agc"]) == []
+
+
+def test_build_run_counts_follow_runs_started_and_ended(browser, lab, qtbot, db_path):
+    """Issue 18: the build list's run counts were stale. A run recorded by another
+    connection (a channel's writer, another process) shows while the tab is on screen."""
+    def runs_of(name: str) -> int:
+        return next(b["n_runs"] for b in browser.builds_model.rows if b["name"] == name)
+
+    assert runs_of("CW-031") == 1
+    build_id = next(b["build_id"] for b in browser.builds_model.rows if b["name"] == "CW-031")
+    writer = RunWriter(db_path)
+    run_id = writer.start_run(build_id, "plate-strip-0.16", '{"cycles": 50}', {"app_version": "test"})
+    assert browser.refresh_if_changed()
+    assert runs_of("CW-031") == 2 and listed(browser)[0] == run_id
+    assert browser.runs_model.rows[0]["status"] == "running"
+    assert not browser.refresh_if_changed()                             # nothing new: no re-query
+    browser.select_runs([run_id])
+    assert f"Run {run_id}: running" in browser.detail.text.toPlainText()
+    s = empty_samples(10)
+    s["t"] = np.arange(1, 11, dtype=float)
+    writer.append(s)
+    writer.finish("completed")
+    qtbot.waitUntil(lambda: browser.runs_model.rows[0]["status"] == "completed", timeout=5000)   # the poll
+    assert f"Run {run_id}: completed" in browser.detail.text.toPlainText()          # the details too
+    assert browser.selected_run_ids() == [run_id]
+
+
+def test_the_protocol_reads_as_steps_with_the_definition_on_demand(qtbot, db_path):
+    """Issue 18: the details showed the protocol as raw JSON."""
+    from acquisition.protocol import plate_strip
+    protocol = plate_strip(current_density_mA_cm2=0.16, half_cycle_h=2.0, cycles=7)
+    with Notebook(db_path) as nb:
+        build_id = nb.save_build(cell.from_template("sym-bare", name="BE-008"))
+    writer = RunWriter(db_path)
+    run_id = writer.start_run(build_id, protocol.name, protocol.to_json(), {"app_version": "test"})
+    writer.finish("completed")
+    with Notebook(db_path) as nb:
+        view = NotebookBrowser(nb)
+        qtbot.addWidget(view)
+        view.select_runs([run_id])
+        text = view.detail.text.toPlainText()
+        # the figures given to plate_strip above, in the lab's units: 2 h half cycles, 7 cycles, ±0.16 mA/cm²
+        assert "1 Loop: × 7, 2 steps, each pass a cycle" in text
+        assert "1.1 Constant current (plate): +0.16 mA/cm², up to 2 h, a sample every 1 s" in text
+        assert "1.2 Constant current (strip): -0.16 mA/cm², up to 2 h" in text
+        assert "voltage limit (compliance) 1 V" in text
+        assert '"kind"' not in text and "Show definition" in text
+        view.detail.text.anchorClicked.emit(QtCore.QUrl("#definition"))
+        shown = view.detail.text.toPlainText()
+        assert '"kind": "loop"' in shown and '"repeat": 7' in shown and "Hide definition" in shown
+        view.detail.toggle_definition()
+        assert '"kind"' not in view.detail.text.toPlainText()
+        view.close()
+
+
+def test_a_definition_without_a_program_says_so():
+    from gui.browser_detail import protocol_lines
+    assert protocol_lines({"format": "neware-csv"}) == [
+        "- the steps the imported file recorded (neware-csv); no program is stored"]
+    assert protocol_lines({"cycles": 50}) == ["- no step program is stored with this run"]
+    assert protocol_lines({"name": "odd", "program": [3]}) == ["- 1 unreadable step 3"]
+    eis = protocol_lines({"name": "eis", "voltage_limit_v": 5.0, "program": [
+        {"kind": "eis", "f_start_hz": 1e6, "f_stop_hz": 20.0, "points": 51, "amplitude_v": 0.01}]})
+    assert eis[0] == "- voltage limit (compliance) 5 V" and eis[1].startswith("- 1 EIS sweep: 1 MHz → 20 Hz")
+    assert "10 mV" in eis[1]

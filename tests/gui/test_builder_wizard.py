@@ -6,6 +6,7 @@ import pytest
 from PySide6 import QtCore, QtGui
 
 import cell
+from gui import theme
 from gui.builder_model import ERROR_BG, WARNING_BG
 from gui.builder_wizard import ERROR_STYLE, LAYERS, RECORD, SETPOINTS, START, WARNING_STYLE, BuilderWizard
 from notebook import Notebook
@@ -104,7 +105,7 @@ def test_from_an_empty_stack_to_a_saved_full_cell(qtbot, wizard, notebook):
     type_into(qtbot, wizard.temperature, "60")
     type_into(qtbot, wizard.pressure, "30")                 # above the 25 MPa fixture
     message = wizard._fields["stack_pressure_mpa"][1]
-    assert wizard.pressure.styleSheet() == ERROR_STYLE
+    assert wizard.pressure.styleSheet() == theme.css(ERROR_STYLE)
     assert message.isVisible() and message.text() == "✖ 30 MPa is above the fixture limit of 25 MPa"
     assert wizard.step_buttons[SETPOINTS].text() == "3  Set-points  ✖1"
     assert wizard.force.text() == "= 2,355 N on the fixture"  # 30 MPa x 0.785 cm2 x 100 N/(MPa cm2)
@@ -132,7 +133,7 @@ def test_from_an_empty_stack_to_a_saved_full_cell(qtbot, wizard, notebook):
         click(qtbot, wizard.next)
     build_id = saved.args[0]
     assert wizard.saved_build_id == build_id == 1
-    assert wizard.save_status.text() == "✓ Saved as build #1."
+    assert wizard.save_status.text() == "✓ Saved as build #1, cell id CW-031."
     stack = notebook.build(build_id)
     assert stack == wizard.stack()
     assert (stack.name, stack.operator, stack.notes, stack.area_cm2, stack.stack_pressure_mpa, stack.temperature_c) == (
@@ -174,7 +175,7 @@ def test_problems_are_shown_at_their_field_and_lead_there(qtbot, wizard, noteboo
     model.setData(model.index(model.row_of(1), 1), "Li")          # LPSCl -> Li: two anodes touch
     issues = cell.validation.errors(wizard.issues())
     assert {i.field for i in issues} >= {"layers[1].material", "layers"}
-    assert model.data(model.index(model.row_of(1), 1), QtCore.Qt.ItemDataRole.BackgroundRole) == QtGui.QColor(ERROR_BG)
+    assert model.data(model.index(model.row_of(1), 1), QtCore.Qt.ItemDataRole.BackgroundRole) == theme.qcolor(ERROR_BG)
     assert "two Li anodes" in model.data(model.index(model.row_of(1), 1), QtCore.Qt.ItemDataRole.ToolTipRole)
     assert [item.severity for item in wizard.picture.items] == [None, "error", "error"]
     assert wizard.layers.order_message.text().startswith("✖ no electrolyte")
@@ -187,12 +188,12 @@ def test_problems_are_shown_at_their_field_and_lead_there(qtbot, wizard, noteboo
     assert wizard.stack().describe() == "Li | LPSCl | Li" and cell.validation.errors(wizard.issues()) == []
     # a warning is shown at its field and does not block
     wizard.pressure.setValue(1.0)
-    assert wizard.pressure.styleSheet() == WARNING_STYLE
+    assert wizard.pressure.styleSheet() == theme.css(WARNING_STYLE)
     assert wizard._fields["stack_pressure_mpa"][1].text() == "⚠ 1 MPa is low for Li contact (the paper uses 5 MPa)"
     assert wizard.save() == 1
     # a unit slip (mg instead of ug...) warns at the cell
     wizard.layers.model.setData(model.index(model.row_of(1), 3), 68.0)
-    assert model.data(model.index(model.row_of(1), 3), QtCore.Qt.ItemDataRole.BackgroundRole) == QtGui.QColor(WARNING_BG)
+    assert model.data(model.index(model.row_of(1), 3), QtCore.Qt.ItemDataRole.BackgroundRole) == theme.qcolor(WARNING_BG)
 
 
 def test_undo_and_redo_every_kind_of_edit(qtbot, wizard):
@@ -242,3 +243,136 @@ def test_the_picture_is_to_scale_in_thickness_and_selects_on_click(qtbot, wizard
     wizard.picture.repaint()
     heights = {wizard.stack().layers[i.index].material: i.rect.height() for i in wizard.picture.items if not i.wire}
     assert heights["LPSCl"] / heights["NMC"] == pytest.approx(80 / 28)
+
+
+# -- a barcode scanner types a code, then Enter --
+ENTER = QtCore.Qt.Key.Key_Return
+
+
+def scan(qtbot, widget, code):
+    qtbot.keyClicks(widget, code)
+    qtbot.keyClick(widget, ENTER)
+
+
+def test_enter_moves_on_so_a_second_scan_does_not_append(qtbot, wizard, notebook):
+    wizard.select_template("sym-agc")
+    wizard.go_to_step(RECORD)
+    wizard.cell_name.setFocus()
+    scan(qtbot, wizard.cell_name, "CW-031")
+    assert wizard.operator.hasFocus()
+    scan(qtbot, wizard.operator, "JD")            # the second scan: the operator field, not "CW-031JD"
+    assert (wizard.stack().name, wizard.stack().operator) == ("CW-031", "JD")
+    assert wizard.notes.hasFocus() and wizard.notes.toPlainText() == ""
+    qtbot.keyClicks(wizard.notes, "ok")
+    qtbot.keyClick(wizard.notes, ENTER, QtCore.Qt.KeyboardModifier.ControlModifier)   # Ctrl+Enter saves
+    assert wizard.saved_build_id == 1 and notebook.build(1).name == "CW-031"
+
+
+def test_enter_walks_the_setpoints_and_then_does_next(qtbot, wizard):
+    wizard.go_to_step(SETPOINTS)
+    wizard.area.setFocus()
+    wizard.area.selectAll()
+    for spin, text in ((wizard.area, "2"), (wizard.pressure, "6"), (wizard.fixture_limit, "30"),
+                       (wizard.densification, "300"), (wizard.temperature, "45")):
+        assert spin.hasFocus()
+        scan(qtbot, spin, text)
+    stack = wizard.stack()
+    assert (stack.area_cm2, stack.stack_pressure_mpa, stack.fixture_limit_mpa, stack.densification_pressure_mpa,
+            stack.temperature_c) == (2.0, 6.0, 30.0, 300.0, 45.0)
+    assert wizard.pages.currentIndex() == RECORD and wizard.cell_name.hasFocus()   # the last field's Enter: Next
+
+
+def test_enter_in_the_template_list_chooses_the_template(qtbot, wizard):
+    wizard.go_to_step(START)
+    row = cell.template_names().index("full-agc-3e")
+    wizard.template_list.setFocus()
+    wizard.template_list.setCurrentRow(row)
+    qtbot.keyClick(wizard.template_list, ENTER)
+    assert wizard.pages.currentIndex() == LAYERS and wizard.stack().template == "full-agc-3e"
+
+
+def test_enter_presses_the_focused_button(qtbot, wizard):
+    wizard.go_to_step(SETPOINTS)
+    wizard.back.setFocus()
+    qtbot.keyClick(wizard.back, ENTER)                               # a push button
+    assert wizard.pages.currentIndex() == LAYERS
+    wizard.step_buttons[RECORD].setFocus()
+    qtbot.keyClick(wizard.step_buttons[RECORD], QtCore.Qt.Key.Key_Enter)   # a step (tool) button, keypad Enter
+    assert wizard.pages.currentIndex() == RECORD
+    wizard.go_to_step(LAYERS)
+    before = len(wizard.stack().layers)
+    wizard.layers.material.setFocus()
+    qtbot.keyClick(wizard.layers.material, ENTER)                    # Enter on the sheet chooser adds it
+    assert len(wizard.stack().layers) == before + 1
+
+
+def test_a_known_lot_brings_its_material_in_one_undo_step(qtbot, wizard, notebook):
+    notebook.save_build(cell.from_template("full-agc").edit_layer(1, "lot", "NMC-2026-04"))
+    wizard.go_to_step(START)                       # reads the lots the notebook knows
+    wizard.select_template("sym-agc")              # Li | Ag-C | LPSCl | Ag-C | Li
+    edit_cell(qtbot, wizard, 2, 4, "nmc-2026-04")  # scanned into the LPSCl sheet's lot, caps lock on
+    layer = wizard.stack().layers[2]
+    assert (layer.material, layer.lot) == ("NMC", "nmc-2026-04")
+    wizard.doc.undo_stack.undo()
+    assert (wizard.stack().layers[2].material, wizard.stack().layers[2].lot) == ("LPSCl", "")
+    edit_cell(qtbot, wizard, 2, 4, "LP-NEW-1")     # a new lot: only the lot
+    assert (wizard.stack().layers[2].material, wizard.stack().layers[2].lot) == ("LPSCl", "LP-NEW-1")
+    # a lot scanned outside the table goes to the selected sheet, else the first sheet of
+    # its material without a lot
+    wizard.layers.select_layer(None)
+    assert wizard.layers.scan_lot("AGC-9", "AgC") == 1
+    assert [layer.lot for layer in wizard.stack().layers] == ["", "AGC-9", "LP-NEW-1", "", ""]
+
+
+@pytest.fixture
+def settings(tmp_path):
+    from gui.settings import StationSettings
+    return StationSettings(tmp_path / "station.ini")
+
+
+def test_a_build_saved_without_a_cell_id_gets_one_by_the_pattern(qtbot, notebook, settings):
+    import datetime as dt
+    settings.set("operator", "CW")
+    wizard = BuilderWizard(notebook, settings)
+    qtbot.addWidget(wizard)
+    assert wizard.stack().operator == "CW"                         # the session's operator
+    today = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d")
+    notebook.save_build(cell.from_template("sym-agc", name=f"CW-{today}-4"))   # typed by hand earlier today
+    assert wizard.save() == 2 and wizard.stack().name == f"CW-{today}-5"
+    wizard.area.setValue(2.0)                                       # another cell
+    wizard.cell_name.clear()
+    assert wizard.save() == 3 and notebook.build(3).name == f"CW-{today}-6"
+    settings.set("operator", "JD")                                  # a badge: the next build is JD's
+    assert wizard.stack().operator == "CW"                          # not the saved build
+    wizard.select_template("sym-agc")
+    assert wizard.stack().operator == "JD"
+    settings.set("cell_id_pattern", "{operator}")                   # no {n}: refused, nothing saved
+    assert wizard.save() is None and "has no {n}" in wizard.save_status.text()
+    assert len(notebook.builds()) == 3
+
+
+def test_the_record_step_saves_the_label_of_the_saved_build(qtbot, wizard, notebook, tmp_path):
+    import numpy as np
+    import zxingcpp
+    wizard.select_template("full-agc")
+    wizard.go_to_step(RECORD)
+    assert not wizard.save_label_button.isEnabled() and not wizard.print_label_button.isEnabled()
+    wizard.cell_name.setText("CW-077")
+    assert wizard.save() == 1
+    assert wizard.save_label_button.isEnabled() and wizard.print_label_button.isEnabled()
+    wizard.label_size.setCurrentIndex(wizard.label_size.findData("25x50"))
+    out = wizard.save_label(tmp_path / "label.png")
+    image = QtGui.QImage(str(out)).convertToFormat(QtGui.QImage.Format.Format_Grayscale8)
+    assert (image.width(), image.height()) == (round(25 / 25.4 * 300), round(50 / 25.4 * 300))
+    pixels = np.frombuffer(image.constBits(), np.uint8).reshape(image.height(), image.bytesPerLine())[:, :image.width()]
+    assert [b.text for b in zxingcpp.read_barcodes(np.ascontiguousarray(pixels))] == ["CW-077"]
+    assert wizard.save_label(tmp_path / "label.gif") is None and ".gif" in wizard.save_status.text()
+
+
+def test_the_build_list_is_read_again_when_the_builder_comes_into_view(qtbot, wizard, notebook):
+    wizard.go_to_step(START)
+    assert wizard.build_list.topLevelItemCount() == 0
+    notebook.save_build(cell.from_template("sym-agc", name="CW-040"))   # saved by a run started elsewhere
+    wizard.hide()
+    wizard.show()                                                        # e.g. the Build tab chosen again
+    assert wizard.build_list.topLevelItemCount() == 1 and wizard.build_list.topLevelItem(0).text(2) == "CW-040"

@@ -20,7 +20,8 @@ def test_build_run_monitor_alarm_and_acknowledge(qtbot, window, db_path):
     qtbot.waitUntil(lambda: window.monitor.points_drawn > first, timeout=20000)
     # the bare symmetric cell shorts: latched banner, run closed as shorted
     qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=60000)
-    assert "hard short" in window.banner.text.text()
+    (row,) = window.banner.rows.values()
+    assert "hard short" in row.text.text() and "Channel 1" in row.text.text()
     qtbot.waitUntil(lambda: window.run_panel.start.isEnabled(), timeout=10000)
     run_id = window.session.engine.run_id if window.session else 1
     with Notebook(db_path, read_only=True) as nb:
@@ -37,11 +38,12 @@ def test_build_run_monitor_alarm_and_acknowledge(qtbot, window, db_path):
     assert len(per_cycle) >= 2
     # 0.16 mA for 1 h, to one 1 s sample (0.16 / 3600 mAh)
     assert per_cycle["Plated (mAh)"].iloc[0] == pytest.approx(0.16, abs=0.16 / 3600)
-    qtbot.mouseClick(window.banner.ack, QtCore.Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(row.ack, QtCore.Qt.MouseButton.LeftButton)
     assert not window.banner.isVisible()
     with Notebook(db_path, read_only=True) as nb:
         event = nb.events(run_id)[0]
         assert event["acknowledged_utc"] is not None and event["kind"] == "hard_short"
+        assert event["acknowledged_by"] == window.operator_name()     # no operator set: named as unknown
 
 
 def test_an_invalid_build_is_not_saved_and_the_field_is_named(qtbot, window):

@@ -15,7 +15,7 @@ import cell
 from acquisition.live import LiveBuffer
 from acquisition.protocol import EisStep, preset
 from acquisition.session import prepare_run
-from gui.monitor import AlarmBanner, MonitorFeed, MonitorWidget
+from gui.monitor import MonitorFeed, MonitorWidget
 from notebook import Notebook
 from notebook.samples import empty_samples
 
@@ -262,14 +262,23 @@ def test_progress_and_per_cycle_figures_of_a_real_run(qtbot, monitor, db_path):
     assert monitor.heading.text() == "Channel 1 — completed"
 
 
-def test_the_banner_latches_each_channel_until_acknowledged(qtbot):
-    banner = AlarmBanner()
-    qtbot.addWidget(banner)
-    banner.raise_alarm(3, "hard short at 9.6 h")
-    banner.raise_alarm(1, "soft short at 3.7 V")
-    assert banner.isVisible() and banner._beep.isActive()
-    assert banner.text.text().splitlines()[1:] == ["Channel 1: soft short at 3.7 V", "Channel 3: hard short at 9.6 h"]
-    with qtbot.waitSignal(banner.acknowledged) as signal:
-        qtbot.mouseClick(banner.ack, QtCore.Qt.MouseButton.LeftButton)
-    assert signal.args == [[1, 3]]
-    assert not banner.isVisible() and not banner._beep.isActive() and banner.latched == {}
+def test_the_readout_says_output_off_once_the_source_is_made_safe(qtbot):
+    """The last sample was taken while sourcing -160 uA; once the engine made the source
+    safe, that current no longer flows, so the readout must not show it."""
+    monitor = MonitorWidget()
+    qtbot.addWidget(monitor)
+    buffer = LiveBuffer()
+    batch = empty_samples(3)
+    batch["t"], batch["voltage"], batch["current"] = [1.0, 2.0, 3.0], [-0.004, -0.004, -0.0039], -160e-6
+    buffer.append(batch)
+    feed = MonitorFeed(buffer, title="Channel 1", state="running")
+    monitor.attach(feed)
+    assert "I = -160 µA" in monitor.progress.text() and "OUTPUT" not in monitor.progress.text()
+    feed.state, feed.output = "shorted", "off"
+    monitor.redraw()
+    text = monitor.progress.text()
+    assert "OUTPUT OFF" in text and "I = " not in text and "µA" not in text
+    assert "last V = -3.9 mV" in text
+    feed.output = "unknown"       # switching off failed: never claim it is off
+    monitor.redraw()
+    assert "OUTPUT MAY BE ON" in monitor.progress.text() and "OUTPUT OFF" not in monitor.progress.text()

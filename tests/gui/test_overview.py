@@ -10,6 +10,7 @@ from PySide6 import QtCore, QtWidgets
 
 import cell
 from acquisition.protocol import preset
+from gui import theme
 from gui.thresholds import ThresholdDialog, ThresholdEditor
 from notebook import Notebook
 
@@ -26,6 +27,18 @@ def start(window, channel: int, template: str, protocol, speed: str, on_trip: st
     assert window.start_run(), window.status_label.text()
 
 
+def confirm_stop(qtbot, panel) -> None:
+    """Press Stop and answer Yes to its question (gui/confirm.py)."""
+    def press_yes():
+        box = QtWidgets.QApplication.activeModalWidget()
+        if box is None:
+            QtCore.QTimer.singleShot(20, press_yes)
+        else:
+            box.yes.click()
+    QtCore.QTimer.singleShot(0, press_yes)
+    qtbot.mouseClick(panel.stop, LEFT)
+
+
 def test_two_runs_at_once_with_the_alarm_in_the_overview(qtbot, window, db_path):
     start(window, 1, "sym-agc", preset("plate-strip-0.16", cycles=2, half_cycle_h=0.05), "max")
     start(window, 2, "sym-bare", preset("plate-strip-0.16"), "36000")
@@ -36,9 +49,11 @@ def test_two_runs_at_once_with_the_alarm_in_the_overview(qtbot, window, db_path)
                     timeout=60000)
     assert tiles[1].figures.text().startswith("cycle 2 · ") and not tiles[1].alarm.isVisible()
     assert tiles[2].status.alarming and tiles[2].alarm.text() == "⚠ hard short — acknowledge!"
-    assert "#c62828" in tiles[2].styleSheet() and "#c62828" not in tiles[1].styleSheet()
+    alarm_red = theme.color("alarm")
+    assert alarm_red in tiles[2].styleSheet() and alarm_red not in tiles[1].styleSheet()
     assert tiles[3].state.text() == "idle"
-    assert window.banner.text.text().splitlines()[1].startswith("Channel 2: hard short")
+    (row,) = window.banner.rows.values()
+    assert row.text.text().startswith("<b>Channel 2</b> · run #2") and "hard short" in row.text.text()
     # a click on a tile shows that channel
     qtbot.mouseClick(tiles[1], LEFT)
     assert window.channel == 1 and window.monitor.feed is window.feeds[1]
@@ -49,9 +64,9 @@ def test_two_runs_at_once_with_the_alarm_in_the_overview(qtbot, window, db_path)
     assert not window.start_run()
     assert "Acknowledge the alarm on channel 2" in window.status_label.text()
     run_id = window.session.engine.run_id
-    qtbot.mouseClick(window.banner.ack, LEFT)
+    qtbot.mouseClick(row.ack, LEFT)
     assert not window.banner.isVisible()
-    assert tiles[2].alarm.text() == "⚠ hard short (acknowledged)" and "#c62828" not in tiles[2].styleSheet()
+    assert tiles[2].alarm.text() == "⚠ hard short (acknowledged)" and alarm_red not in tiles[2].styleSheet()
     with Notebook(db_path, read_only=True) as nb:
         assert nb.events(run_id)[0]["acknowledged_utc"] is not None
         assert {r["run_id"]: r["status"] for r in nb.runs()} == {1: "completed", 2: "shorted"}
@@ -72,7 +87,7 @@ def test_pause_resume_and_stop_from_the_run_panel(qtbot, window):
     qtbot.mouseClick(panel.pause, LEFT)
     qtbot.waitUntil(lambda: len(buffer) > held + 5, timeout=20000)
     qtbot.waitUntil(lambda: panel.pause.text() == "Pause", timeout=20000)
-    qtbot.mouseClick(panel.stop, LEFT)
+    confirm_stop(qtbot, panel)
     qtbot.waitUntil(lambda: window.overview.tiles[4].status.state == "aborted", timeout=20000)
     assert panel.start.isEnabled() and not panel.pause.isEnabled()
 
@@ -82,7 +97,7 @@ def test_an_alarm_can_pause_instead_of_stop(qtbot, window):
     qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=60000)
     qtbot.waitUntil(lambda: window.overview.tiles[1].status.state == "paused", timeout=20000)
     assert window.overview.tiles[1].status.alarming and window.run_panel.pause.text() == "Resume"
-    qtbot.mouseClick(window.run_panel.stop, LEFT)
+    confirm_stop(qtbot, window.run_panel)
     qtbot.waitUntil(lambda: window.overview.tiles[1].status.state == "shorted", timeout=20000)
 
 

@@ -11,6 +11,7 @@ from PySide6.QtTest import QTest
 
 import cell
 from acquisition.protocol import PRESETS, preset
+from gui import theme
 from gui.protocol_editor import ERROR_STYLE, ProtocolEditor
 from gui.protocol_editor_model import ProtocolDraft, parse_problem
 from gui.run_panel import RunPanel
@@ -100,16 +101,16 @@ def test_problems_are_shown_at_the_step_and_field_that_is_wrong(editor, qtbot):
     where = [(p.path, p.field) for p in editor.problems]
     assert where == [(None, "name"), ((1, 2), "current"), ((3, 4), "steps")]
     wrong = editor.tree.topLevelItem(1).child(2)
-    assert wrong.foreground(0).color().name() == "#c62828" and "needs a current" in wrong.toolTip(0)
+    assert wrong.foreground(0).color().name() == theme.color("error") and "needs a current" in wrong.toolTip(0)
     assert editor.tree.topLevelItem(1).child(1).toolTip(0) == ""
-    assert editor.name.styleSheet() == ERROR_STYLE
+    assert editor.name.styleSheet() == theme.css(ERROR_STYLE)
     assert editor.problem_list.count() == 3
     assert "3 problems" in editor.status.text()
     # a click on a problem goes to its step; the field is marked and the message is beside it
     qtbot.mouseClick(editor.problem_list.viewport(), QtCore.Qt.MouseButton.LeftButton,
                      pos=editor.problem_list.visualItemRect(editor.problem_list.item(1)).center())
     assert editor.selected_path() == (1, 2)
-    assert editor.fields["current"].main.styleSheet() == ERROR_STYLE
+    assert editor.fields["current"].main.styleSheet() == theme.css(ERROR_STYLE)
     assert editor.fields["duration_s"].main.styleSheet() == ""
     assert "current: a constant-current step needs a current" in editor.step_problems.text()
     editor.fields["current"].main.setValue(-0.2)        # fixed: the mark goes

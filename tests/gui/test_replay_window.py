@@ -21,7 +21,9 @@ def test_replay_shows_the_alarm_at_the_live_sample_and_changes_nothing(qtbot, sh
         replayed = [e for e in window.player.replay_events if e["kind"] == "hard_short"]
         assert [e["sample_index"] for e in replayed] == [live["sample_index"]]
         qtbot.waitUntil(lambda: window.monitor.points_drawn == window.player.samples.size, timeout=10000)
-        qtbot.waitUntil(lambda: len(window._marked) > 0, timeout=10000)   # events come through the queued bridge
+        key = (round(live["t_s"]), "hard_short")
+        # events come through the queued bridge, the logged one and the re-judged one each in its turn
+        qtbot.waitUntil(lambda: len(window._marked.get(key, ())) == 2, timeout=10000)
         # one marker where the re-evaluation agrees with the logged alarm, and a note saying so
         assert [label for _, label in window.feed.events] == ["logged: hard short"]
         assert window._marked[(round(live["t_s"]), "hard_short")] == {"original", "replay"}
@@ -70,4 +72,45 @@ def test_replay_opens_from_the_notebook_browser(qtbot, shorted_run):
         qtbot.waitUntil(lambda: len(replay.buffer) > 0, timeout=10000)
     finally:
         window.shutdown()
+        nb.close()
+
+
+def test_a_replay_says_it_is_a_replay_and_its_seek_bar_is_a_large_target(qtbot, shorted_run, tmp_path):
+    """Issue 18: the replay looked like a live run ("— running") and its seek bar was 4 px high."""
+    from gui.settings import StationSettings
+    path, run_id, _ = shorted_run
+    nb = Notebook(path, read_only=True)
+    window = ReplayWindow(nb, run_id, speed=1000.0)
+    qtbot.addWidget(window)
+    try:
+        window.resize(1280, 800)
+        window.show()
+        qtbot.waitUntil(lambda: len(window.buffer) > 0, timeout=10000)
+        assert window.windowTitle().startswith(f"Replay of run #{run_id} · 1000× · playing")
+        qtbot.waitUntil(lambda: window.monitor.heading.text().startswith(f"Replay of run #{run_id} ("), timeout=5000)
+        heading = window.monitor.heading.text()
+        assert "recorded as shorted" in heading and heading.endswith("· 1000× — playing")
+        assert "running" not in heading and "running" not in window.windowTitle()
+        window.toggle_play()
+        assert window.windowTitle().startswith(f"Replay of run #{run_id} · 1000× · paused")
+        window.monitor.redraw()
+        assert window.monitor.heading.text().endswith("— paused")
+        window.speed.setCurrentIndex(window.speed.findData(36000.0))
+        assert window.windowTitle().startswith(f"Replay of run #{run_id} · 36000× · paused")
+        assert window.position.height() >= 24 and window.position.isVisible()
+    finally:
+        window.shutdown()
+        window.close()
+    settings = StationSettings(tmp_path / "station.ini")
+    settings.set("glove_mode", "on")
+    gloved = ReplayWindow(nb, run_id, speed=1000.0, settings=settings)
+    qtbot.addWidget(gloved)
+    try:
+        gloved.resize(1280, 800)
+        gloved.show()
+        qtbot.waitExposed(gloved)
+        assert gloved.position.height() >= 60
+    finally:
+        gloved.shutdown()
+        gloved.close()
         nb.close()

@@ -1,0 +1,1 @@
+"""Emulated commercial cyclers (loopback servers of their remote interfaces) and the simulated channels behind them."""
