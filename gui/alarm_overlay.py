@@ -162,8 +162,12 @@ class AlarmBanner(QtWidgets.QFrame):
             row.update_text(alarm)
             self._rows_layout.insertWidget(k, row)
         n = len(self.latched)
-        self.header.setText(f"<b>ALARM</b> — the cell{'s' if n > 1 else ''} made safe (output off, high impedance). "
-                            f"Acknowledge each one ({SHORTCUT}: the selected channel's).")
+        # a cycler's channel (or one from an earlier session) is not this station's source: its
+        # line says what was done, and the heading must not claim it was made safe here
+        done = ("the cell" + ("s" if n > 1 else "") + " made safe (output off, high impedance)"
+                if all(a.channel is not None for a in self.latched.values())
+                else "each line says what was done; this station's channels were made safe (output off)")
+        self.header.setText(f"<b>ALARM</b> — {done}. Acknowledge each one ({SHORTCUT}: the selected channel's).")
         hidden = n - len(shown)
         self.more.setVisible(hidden > 0)
         self.more.setText(f"… and {hidden} more alarm{'s' if hidden > 1 else ''}, shown as these are acknowledged.")

@@ -16,6 +16,7 @@ banner; a lost connection shows on the tile as "reconnecting", never as an alarm
 from __future__ import annotations
 
 import math
+import sqlite3
 import threading
 from collections.abc import Callable
 
@@ -25,12 +26,15 @@ from PySide6 import QtCore, QtWidgets
 from acquisition.cycler_watch import ChannelWatch, CyclerWatch, WatchSettings
 from acquisition.live import LiveBuffer
 from gui import theme
+from gui.build_picker import BuildPickerDialog
 from gui.layout import ElidedLabel, FlowLayout
 from gui.monitor import MonitorFeed, MonitorWidget
 from gui.overview import si_text
 from instruments.cyclers import PROTOCOLS, CyclerError, client_for, parse_host
 from instruments.cyclers.base import ChannelInfo
 from notebook import Notebook, NotebookError
+from notebook.basis import cell_builds, link_build
+from notebook.rows import insert_event
 
 TILE_MIN_PX = 112            # 8 tiles a row in the ~950 px a 1280 px window leaves the tabs
 LIVE_KEEP = 1 << 12          # raw samples kept per channel: 64 channels in a few MB; older views come from the notebook
@@ -38,7 +42,7 @@ REFRESH_MS = 500             # tiles follow the watches twice a second (the cycl
 TIMEOUT_S = 10.0
 # What the demo unit serves: the paper's cells, the bare full cell shorting on its first charge.
 DEMO_CELLS = "sym-agc,full-agc,sym-agc,full-bare,full-agc,sym-agc,full-agc,sym-agc"
-DEMO_SPEED = 360.0           # the short comes ~0.7 h into the test: a few seconds after the unit is added
+DEMO_SPEED = 1800.0          # half an hour a second: the bare cell shorts 3 to 9 h into its test, 6 to 18 s after adding
 DEMO_INTERVAL_S = 10.0
 STOP_KINDS = ("cycler_stop_request", "cycler_stop_answer", "cycler_stop_failed", "cycler_no_stop")
 
@@ -80,6 +84,7 @@ class ChannelFeed:
         self.offline = False          # the connection is lost; the watch reconnects
         self.alarm: str | None = None
         self.stop_note = ""           # what became of the stop: asked, the answer, or keeps running
+        self.build_cell = ""          # the cell id of the saved build the operator linked the run to
         self.monitor = MonitorFeed(self.buffer, title=self.title(), progress=None, state="running",
                                    history=lambda start, stop: history(self, start, stop))
 
@@ -158,23 +163,31 @@ class WatchedCycler:
         try:
             self.watch.run()
         except (CyclerError, NotebookError, OSError) as exc:
-            self.error = str(exc)
-            self.bridge.failed.emit(f"{self.name}: {exc}")
+            # a CyclerError names protocol, host and command already; a notebook error names the notebook
+            self.error = str(exc) if isinstance(exc, CyclerError) else f"{self.name}: {exc}"
+            self.bridge.failed.emit(self.error)
 
     def start(self) -> None:
         self.thread.start()
 
-    def stop(self) -> None:
+    def request_stop(self) -> None:
         self.watch.stop("watching stopped: the station closed")
+
+    def finish(self) -> None:
+        """Wait for the watch to close its runs (a request in flight ends within the
+        client's timeout), then close the connection and any emulator behind it."""
         self.thread.join(TIMEOUT_S + 5)
         self.watch.client.close()
         if self.server is not None:
             self.server.close()
+            self.server = None
 
 
 class CyclerTile(QtWidgets.QFrame):
-    """One channel: cycler, unit and channel; cell or test; state; V and I; cycle; alarm."""
+    """One channel: cycler, unit and channel; cell or test; state; V and I; cycle; alarm.
+    Its context menu links the channel's run to a saved build (`link_requested`)."""
     clicked = QtCore.Signal(object)
+    link_requested = QtCore.Signal(object)
 
     def __init__(self, feed: ChannelFeed, parent=None):
         super().__init__(parent)
@@ -209,7 +222,7 @@ class CyclerTile(QtWidgets.QFrame):
         font = self.heading.font()
         font.setBold(True)
         self.heading.setFont(font)
-        self.cell.setText(info.barcode or info.test_name or "—")
+        self.cell.setText(feed.build_cell or info.barcode or info.test_name or "—")
         cycle = f" · cyc {feed.latest[2]}" if feed.latest is not None else ""
         self.state.setText(feed.state.upper() + cycle)
         if feed.latest is not None and math.isfinite(feed.latest[0]):
@@ -230,13 +243,12 @@ class CyclerTile(QtWidgets.QFrame):
 
     def _style(self) -> None:
         state = self.feed.state
-        if self.alarming and self.latched:
-            background, text = "alarm", "alarm_text"
+        if self.alarming:       # latched: the alarm's colours; acknowledged: still marked, as a shorted tile
+            background, text = ("alarm", "alarm_text") if self.latched else ("tile_shorted", "tile_shorted_text")
         elif state == "reconnecting":
             background, text = "warning_bg", "warning"
         else:
-            role = f"tile_{state}" if f"tile_{state}" in theme.current().colours else \
-                "tile_shorted" if self.alarming else "tile_idle"
+            role = f"tile_{state}" if f"tile_{state}" in theme.current().colours else "tile_idle"
             background, text = role, f"{role}_text"
         border = "3px solid {selected}" if self.selected else "1px solid {border}"
         # a gui.theme template: doubled braces are CSS, single ones the theme's roles
@@ -250,6 +262,13 @@ class CyclerTile(QtWidgets.QFrame):
         if event.button() == QtCore.Qt.MouseButton.LeftButton:
             self.clicked.emit(self.feed)
         super().mousePressEvent(event)
+
+    def contextMenuEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        menu = QtWidgets.QMenu(self)
+        link = menu.addAction("Link to build…")
+        link.setEnabled(self.feed.run_id is not None)
+        link.triggered.connect(lambda: self.link_requested.emit(self.feed))
+        menu.exec(event.globalPos())
 
 
 class AddCyclerDialog(QtWidgets.QDialog):
@@ -341,6 +360,7 @@ class CyclerView(QtWidgets.QWidget):
     """The Cyclers tab. `alarm(run_id, text)`: latch this in the station's banner."""
     alarm = QtCore.Signal(int, str)
     note = QtCore.Signal(str)            # for the status bar
+    show_me = QtCore.Signal()            # a menu action acts here: the window brings this tab forward
 
     def __init__(self, notebook: Notebook, parent=None):
         super().__init__(parent)
@@ -353,7 +373,12 @@ class CyclerView(QtWidgets.QWidget):
         self._order: list[str] = []
         self._columns = 0
 
+        self.operator: Callable[[], str] = lambda: ""     # the session's operator, set by the window
         self.add_button = QtWidgets.QPushButton("Add cycler…")
+        self.link_button = QtWidgets.QPushButton("Link to build…")
+        self.link_button.setToolTip("Put the selected channel's run on a saved build: its area and masses "
+                                    "then give the run's figures")
+        self.link_button.setEnabled(False)
         self.demo_button = QtWidgets.QPushButton("Add simulated Neware unit")
         self.demo_button.setToolTip("An emulated Neware BTS on 127.0.0.1 with 8 of the paper's cells, "
                                     "one of them shorting, watched like a real one")
@@ -363,9 +388,13 @@ class CyclerView(QtWidgets.QWidget):
         self.cycler_filter.addItem("All cyclers", None)
         self.station = QtWidgets.QLabel("Station: this one")
         self.counts = QtWidgets.QLabel()
+        self.problem = QtWidgets.QLabel()      # a cycler that could not be watched, in one line each
+        self.problem.setWordWrap(True)
+        theme.set_style(self.problem, "color: {error};")
+        self.problem.hide()
         self.bar = bar = QtWidgets.QWidget()
         flow = FlowLayout(bar)
-        for widget in (self.add_button, self.demo_button, self.alarm_only, self.running_only, self.cycler_filter,
+        for widget in (self.add_button, self.demo_button, self.link_button, self.alarm_only, self.running_only, self.cycler_filter,
                        self.station, self.counts):
             flow.addWidget(widget)
 
@@ -397,10 +426,12 @@ class CyclerView(QtWidgets.QWidget):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.inset)
         layout.addWidget(bar)
+        layout.addWidget(self.problem)
         layout.addWidget(self.split, 1)
 
         self.add_button.clicked.connect(self.ask_add)
         self.demo_button.clicked.connect(self.add_simulated_neware)
+        self.link_button.clicked.connect(lambda: self.ask_link(self.selected))
         for box in (self.alarm_only, self.running_only):
             box.toggled.connect(self.arrange)
         self.cycler_filter.currentIndexChanged.connect(self.arrange)
@@ -419,7 +450,7 @@ class CyclerView(QtWidgets.QWidget):
                                WatchSettings(poll_s=poll_s, policy=policy, backoff_s=backoff_s), server)
         cycler.bridge.event.connect(self._on_event)
         cycler.bridge.status.connect(self._on_status)
-        cycler.bridge.failed.connect(self.note)
+        cycler.bridge.failed.connect(self._on_failed)
         self.cyclers.append(cycler)
         self.cycler_filter.addItem(cycler.name, cycler.name)
         cycler.start()
@@ -442,6 +473,13 @@ class CyclerView(QtWidgets.QWidget):
         server = serve("neware", sim_channels(parse_cells(DEMO_CELLS), sample_interval_s=DEMO_INTERVAL_S),
                        speed=speed, port=0)
         return self.add_cycler("neware", "127.0.0.1", server.port, poll_s=poll_s, server=server)
+
+    def menu(self, parent: QtWidgets.QWidget) -> QtWidgets.QMenu:
+        """The station's Cyclers menu: add a cycler, or the simulated Neware unit (the demo)."""
+        menu = QtWidgets.QMenu("&Cyclers", parent)
+        for text, act in (("&Add cycler…", self.ask_add), ("Add &simulated Neware unit", self.add_simulated_neware)):
+            menu.addAction(text).triggered.connect(lambda _=False, act=act: (self.show_me.emit(), act()))
+        return menu
 
     def history(self, feed: ChannelFeed, start: int, stop: int) -> np.ndarray:
         """The run's stored samples, for views older than its live buffer holds."""
@@ -489,6 +527,12 @@ class CyclerView(QtWidgets.QWidget):
             self.alarm.emit(feed.run_id, text)
             self.refresh()
 
+    def _on_failed(self, text: str) -> None:
+        lines = [line for line in self.problem.text().split("\n") if line] + [f"Not watched: {text}"]
+        self.problem.setText("\n".join(lines))
+        self.problem.show()
+        self.note.emit(f"Not watched: {text}")
+
     def _on_status(self, feed: ChannelFeed, status: str, message: str) -> None:
         feed.monitor.state = status
         feed.monitor.title = feed.title()
@@ -506,6 +550,7 @@ class CyclerView(QtWidgets.QWidget):
             if tile is None:
                 tile = self.tiles[feed.key] = CyclerTile(feed, self.grid_host)
                 tile.clicked.connect(self.select)
+                tile.link_requested.connect(self.ask_link)
             tile.latched = feed.run_id is not None and self.is_latched(feed.run_id)
             tile.refresh()
         self.arrange()
@@ -586,6 +631,63 @@ class CyclerView(QtWidgets.QWidget):
             tile.set_selected(tile.feed is feed)
         feed.monitor.title = feed.title()
         self.monitor.attach(feed.monitor)
+        self.link_button.setEnabled(feed.run_id is not None)
+
+    # -- linking a watched run to its cell --
+    def ask_link(self, feed: ChannelFeed | None) -> BuildPickerDialog | None:
+        """Open the build picker for the channel's run (non-modal, so the watch and the
+        tiles go on); the build picked is linked when the dialog is accepted. Returns the
+        dialog (None: the channel has no run yet)."""
+        if feed is None or feed.run_id is None:
+            return None
+        dialog = BuildPickerDialog(cell_builds(self.notebook), f"run #{feed.run_id} ({feed.cycler.tag} ch "
+                                   f"{feed.info.channel})", self)
+        dialog.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.accepted.connect(lambda: self._link_chosen(feed, dialog.chosen()))
+        dialog.open()
+        return dialog
+
+    def _link_chosen(self, feed: ChannelFeed, build_id: int | None) -> None:
+        if build_id is None:
+            return
+        try:
+            self.link_to_build(feed, build_id)
+        except NotebookError as exc:
+            self.note.emit(str(exc))
+
+    def link_to_build(self, feed: ChannelFeed, build_id: int) -> None:
+        """Put the channel's watched run on saved build `build_id` (notebook.basis.link_build:
+        its area and masses give the run's figures from now on) and record who did it as an
+        event on the run. The watch goes on writing the same run. NotebookError (one line)
+        if the build describes no cell or the run cannot be linked: nothing is changed."""
+        if feed.run_id is None:
+            raise NotebookError(f"{feed.title()} has no run yet to link")
+        run_id = feed.run_id
+        link_build(self.notebook, run_id, build_id)
+        stack = self.notebook.build(build_id)
+        linked = self.notebook.provenance(run_id)["linked_build"]
+        ch = feed.channel_watch
+        if ch is not None:
+            # the watch rewrites the run's provenance when it closes the run: it must keep the link
+            ch.provenance["linked_build"] = linked
+            ch.build_id = build_id
+        operator = self.operator().strip() or "an unnamed operator"
+        message = f"linked to build #{build_id} by {operator}"
+        event = {"t_s": ch.t_now if ch is not None else 0.0,
+                 "sample_index": max(ch.n_samples - 1, 0) if ch is not None else 0,
+                 "kind": "build_linked", "severity": "info", "message": message,
+                 "evidence": {"build_id": build_id, "cell_id": stack.name, "operator": operator, **linked}}
+        try:
+            with self.notebook.conn:
+                insert_event(self.notebook.conn, run_id, event)
+        except sqlite3.Error as exc:
+            raise NotebookError(f"run {run_id} was linked to build {build_id}, but the note of it was not "
+                                f"written to {self.notebook_path}: {exc}") from None
+        feed.build_cell = stack.name or f"build #{build_id}"
+        tile = self.tiles.get(feed.key)
+        if tile is not None:
+            tile.refresh()
+        self.note.emit(f"Run #{run_id} ({feed.info.label}) {message}")
 
     def set_filters(self, alarm_only: bool = False, running_only: bool = False, cycler: str | None = None) -> None:
         self.alarm_only.setChecked(alarm_only)
@@ -596,6 +698,8 @@ class CyclerView(QtWidgets.QWidget):
     def shutdown(self) -> None:
         """Every watch ends (its runs closed, the cyclers' tests going on) and demo emulators close."""
         self._timer.stop()
+        for cycler in self.cyclers:      # all asked first: the waits overlap, closing takes one timeout at most
+            cycler.request_stop()
         for cycler in self.cyclers:
-            cycler.stop()
+            cycler.finish()
         self.monitor.detach()

@@ -85,6 +85,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.browser.analysis_requested.connect(self.analyse_run)
         self.browser.replay_requested.connect(self.replay_run)
         self.cyclers = CyclerView(notebook)     # the lab's commercial cyclers, watched (gui/cycler_view.py)
+        self.cyclers.operator = self.operator_name    # who linked a watched run to its build
         self.tabs.addTab(self.cyclers, "Cyclers")
         self.replays: list = []   # open replay windows, closed with the station
         splitter = QtWidgets.QSplitter()
@@ -133,6 +134,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self._channels_timer.timeout.connect(self.refresh_channels)
         self._channels_timer.start()
         self.menuBar().addMenu(theme.view_menu(self.settings, self))
+        self.menuBar().addMenu(self.cyclers.menu(self))
+        self.cyclers.show_me.connect(lambda: self.tabs.setCurrentWidget(self.cyclers))
         # glove mode: a page built since the last theme change gets its large rows and drag-scrolling
         self.tabs.currentChanged.connect(lambda _index: theme.adapt_tree(self.tabs.currentWidget()))
         about = self.menuBar().addMenu("&Help").addAction("&About SolidStack")

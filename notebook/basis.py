@@ -1,9 +1,10 @@
 """What a run's specific figures are measured against: its area, active mass, stack mass
 and stack thickness, and where those come from.
 
-A run recorded by the station has them from its build. A run imported from a file has
-a placeholder build (template IMPORTED_TEMPLATE, no layers) that describes no cell: its
-area and masses are unknown, never 1.0 or 0. Such a run can later be linked to a saved
+A run recorded by the station has them from its build. A run imported from a file, or
+watched on a commercial cycler whose test names no saved build, has a placeholder build
+(template IMPORTED_TEMPLATE, no layers) that describes no cell: its area and masses are
+unknown, never 1.0 or 0. Such a run can later be linked to a saved
 build (link_build), or be given the figures the file does not hold (give_figures); the
 figures given are kept in the run's provenance under "cell_basis". Each change is one
 transaction; a refused value or a failed write changes nothing.
@@ -50,12 +51,17 @@ def given_figures(provenance: dict) -> dict[str, float]:
 
 
 def _imported_run(nb: Notebook, run_id: int) -> tuple[dict, dict]:
-    """(the run's row, its provenance) for a run that was imported; NotebookError otherwise."""
+    """(the run's row, its provenance) for a run that was imported, or watched on a
+    commercial cycler on a placeholder build (its test named no saved build);
+    NotebookError otherwise."""
     run = nb.run(run_id)
     provenance = nb.provenance(run_id, run)
-    if "import" not in provenance:
+    # a watched run its barcode put on a saved build is the station's own: its build says the cell
+    watched_unbuilt = "cycler" in provenance and not describes_cell(nb.build(run["build_id"]))
+    if "import" not in provenance and not watched_unbuilt:
         raise NotebookError(f"run {run_id} was recorded by the station on build {run['build_id']}, which describes "
-                            "its cell: only imported runs can be linked or given figures")
+                            "its cell: only imported runs, or runs watched on a cycler without a build, can be "
+                            "linked or given figures")
     return run, provenance
 
 
@@ -70,7 +76,7 @@ def _write(nb: Notebook, run_id: int, what: str, sql: str, params: tuple) -> Non
 
 
 def link_build(nb: Notebook, run_id: int, build_id: int) -> None:
-    """Put imported run `run_id` on saved build `build_id`, whose area and masses then
+    """Put imported (or cycler-watched, unbuilt) run `run_id` on saved build `build_id`, whose area and masses then
     give the run's specific figures (figures given to the run before are dropped: the
     build says them now). The build it was imported on stays in the notebook."""
     nb.require_writable()

@@ -36,7 +36,8 @@ def test_per_point_baseline_downloads_one_point_per_request_and_the_same_points(
             theirs = np.concatenate(list(naive.history(key, 100)))
             assert counted["download"] - before == POINTS - 100 + 1       # one per point, then the empty answer
             assert ours.size == POINTS and theirs.size == POINTS - 100
-            np.testing.assert_array_equal(theirs, ours[100:])
+            for field in theirs.dtype.names:      # field by field: NaN temperatures compare equal there
+                np.testing.assert_array_equal(theirs[field], ours[100:][field])
             np.testing.assert_array_equal(ours["point"], np.arange(1, POINTS + 1))   # the emulator's own index
         finally:
             batched.close()

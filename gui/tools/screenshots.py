@@ -104,7 +104,7 @@ def capture_analysis(app, window, out: Path) -> None:
     ]
     made: dict[tuple, int] = {}
     while window.banner.isVisible():       # the alarm of the monitor shot, seen: out of the picture
-        window.banner.ack.click()
+        window.banner.acknowledge_current()
     window.tabs.setCurrentWidget(view)
     for name, shown, overlaid, kind, setting in shots:
         for spec in filter(None, (shown, overlaid)):

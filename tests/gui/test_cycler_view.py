@@ -115,3 +115,116 @@ def test_three_cyclers_watched_at_once_from_the_station(qtbot, window, db_path, 
             replayed = replay_headless(db_path, feed.run_id)
             assert replayed["events"][0]["kind"] == live["kind"]
             assert replayed["events"][0]["sample_index"] == live["sample_index"]
+
+
+def test_a_lost_connection_shows_on_the_tile_and_never_as_an_alarm(qtbot, tmp_path):
+    with Notebook(tmp_path / "nb.sqlite") as nb:
+        view = CyclerView(nb)
+        qtbot.addWidget(view)
+        raised = []
+        view.alarm.connect(lambda run_id, text: raised.append(text))
+        server = NewareServer(NewareEmulator(channels("sym-agc,full-agc", sample_interval_s=SAMPLE_S), speed=2000.0))
+        try:
+            view.add_cycler("neware", "127.0.0.1", server.port, poll_s=POLL_S, backoff_s=0.05)
+            qtbot.waitUntil(lambda: len(view.tiles) == 2 and all(f.latest for f in view.feeds()), timeout=10000)
+            server.emulator.down()
+            qtbot.waitUntil(lambda: all(t.state.text().startswith("RECONNECTING") for t in view.tiles.values()),
+                            timeout=10000)
+            before = [f.buffer.total for f in view.feeds()]
+            server.emulator.recover()
+            qtbot.waitUntil(lambda: all(t.state.text().startswith("RUNNING") for t in view.tiles.values()),
+                            timeout=10000)
+            qtbot.waitUntil(lambda: all(f.buffer.total > n for f, n in zip(view.feeds(), before)), timeout=10000)
+        finally:
+            view.shutdown()
+            server.close()
+        assert raised == [] and all(f.alarm is None for f in view.feeds())
+        for feed in view.feeds():
+            events = nb.events(feed.run_id)
+            kinds = [e["kind"] for e in events]
+            assert "cycler_disconnected" in kinds and "cycler_reconnected" in kinds
+            assert not [e for e in events if e["severity"] == "alarm"]
+            # every point the cycler logged up to the end of the watch, each once, across the gap
+            samples = nb.samples(feed.run_id)
+            assert samples.size == feed.buffer.total and (samples["t"][1:] > samples["t"][:-1]).all()
+            assert nb.run(feed.run_id)["status"] == "aborted"       # the watch ended, the test goes on
+
+
+def test_the_simulated_neware_unit_catches_its_shorting_cell(qtbot, tmp_path):
+    with Notebook(tmp_path / "nb.sqlite") as nb:
+        view = CyclerView(nb)
+        qtbot.addWidget(view)
+        try:
+            cycler = view.add_simulated_neware(speed=8000.0, poll_s=POLL_S)
+            qtbot.waitUntil(lambda: len(view.tiles) == 8, timeout=10000)
+            qtbot.waitUntil(lambda: any(f.stop_note == "stopped" for f in view.feeds()), timeout=30000)
+            stops = list(cycler.server.emulator.stops)
+        finally:
+            view.shutdown()
+        seen = [(f.info.barcode, f.alarm, f.stop_note) for f in view.feeds()]
+        alarmed = [f for f in view.feeds() if f.alarm is not None]
+        assert len(alarmed) == 1, (seen, stops)
+        bare = alarmed[0]
+        assert bare.info.barcode == "SIM-4-full-bare" and [s["channel"] for s in stops] == [4], (seen, stops)
+        assert view.ordered_tiles()[0].feed is bare
+
+
+def test_the_add_dialog_lists_channels_and_names_a_bad_address(qtbot):
+    from gui.cycler_view import AddCyclerDialog
+    dialog = AddCyclerDialog()
+    qtbot.addWidget(dialog)
+    dialog.host.setText("127.0.0.1:99999")
+    dialog.list_channels()
+    assert "99999" in dialog.note.text() and "HOST[:PORT]" in dialog.note.text()
+    server = NewareServer(NewareEmulator(channels("sym-agc,full-bare", sample_interval_s=SAMPLE_S), speed=100.0))
+    try:
+        dialog.host.setText(f"127.0.0.1:{server.port}")
+        dialog.list_channels()
+        qtbot.waitUntil(lambda: dialog.table.rowCount() == 2, timeout=10000)
+        rows = [[dialog.table.item(r, c).text() for c in (0, 1, 3)] for r in range(2)]
+        assert rows == [["unit 1 ch 1", "running", "SIM-1-sym-agc"], ["unit 1 ch 2", "running", "SIM-2-full-bare"]]
+    finally:
+        server.close()
+    # nothing listens there now: one line naming the host and the command
+    qtbot.waitUntil(lambda: dialog.list_button.isEnabled(), timeout=5000)
+    dialog.list_channels()
+    qtbot.waitUntil(lambda: dialog.list_button.isEnabled(), timeout=15000)
+    assert "127.0.0.1" in dialog.note.text() and "command" in dialog.note.text(), dialog.note.text()
+
+
+def test_a_cycler_that_does_not_answer_is_named_in_one_line_and_nothing_is_stored(qtbot, tmp_path):
+    server = NewareServer(NewareEmulator(channels("sym-agc", sample_interval_s=SAMPLE_S), speed=100.0))
+    port = server.port
+    server.close()                           # nothing listens on that port now
+    with Notebook(tmp_path / "nb.sqlite") as nb:
+        view = CyclerView(nb)
+        qtbot.addWidget(view)
+        view.add_cycler("neware", "127.0.0.1", port, poll_s=POLL_S)
+        qtbot.waitUntil(lambda: not view.problem.isHidden(), timeout=15000)
+        view.shutdown()
+        (line,) = view.problem.text().splitlines()
+        assert line.startswith(f"Not watched: neware 127.0.0.1:{port}: ") and line.endswith("(command connect)"), line
+        assert view.tiles == {} and nb.runs() == []
+
+
+def test_policy_alarm_only_says_the_cycler_keeps_running_and_sends_no_stop(qtbot, tmp_path):
+    with Notebook(tmp_path / "nb.sqlite") as nb:
+        view = CyclerView(nb)
+        qtbot.addWidget(view)
+        raised = []
+        view.alarm.connect(lambda run_id, text: raised.append((run_id, text)))
+        server = NewareServer(NewareEmulator(channels("full-bare", sample_interval_s=SAMPLE_S), speed=SPEED))
+        try:
+            view.add_cycler("neware", "127.0.0.1", server.port, policy="alarm", poll_s=POLL_S)
+            qtbot.waitUntil(lambda: bool(raised), timeout=30000)
+            view.refresh()
+            (tile,) = view.tiles.values()
+            assert tile.stop.text() == "KEEPS RUNNING" and tile.alarm.text().startswith("⚠ soft short")
+            assert tile.feed.monitor.output == "unknown"        # the monitor says the output may be on
+        finally:
+            view.shutdown()
+            server.close()
+        (run_id, text), = raised
+        assert "the cycler keeps running the channel" in text and "stop requested" not in text
+        assert server.emulator.stops == [] and server.emulator.channels[0].state == "running"
+        assert nb.run(run_id)["status"] == "shorted"
