@@ -172,6 +172,7 @@ class AlarmBanner(QtWidgets.QFrame):
         self.more.setVisible(hidden > 0)
         self.more.setText(f"… and {hidden} more alarm{'s' if hidden > 1 else ''}, shown as these are acknowledged.")
         self.setVisible(n > 0)
+        self.layout().activate()   # rows laid out now, not on a later turn of the event loop: place() sizes by them
         self.place()
 
     def _on_sound_note(self, text: str) -> None:
