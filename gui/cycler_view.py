@@ -409,11 +409,14 @@ class CyclerView(QtWidgets.QWidget):
         self.area.setWidgetResizable(True)
         self.area.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.area.setWidget(self.grid_host)
-        self.monitor = MonitorWidget()
-        self.monitor.show_idle("Select a channel's tile to see its plots.")
+        # the plots are made when a tile is first selected: a station that watches no cycler
+        # does not pay for a second monitor at start-up
+        self.monitor: MonitorWidget | None = None
+        self.idle = QtWidgets.QLabel("Select a channel's tile to see its plots.")
+        self.idle.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
         self.split = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
         self.split.addWidget(self.area)
-        self.split.addWidget(self.monitor)
+        self.split.addWidget(self.idle)
         self.split.setStretchFactor(0, 2)
         self.split.setStretchFactor(1, 3)
         self.split.setSizes([300, 400])     # two to three rows of tiles above the plots, to begin with
@@ -630,6 +633,10 @@ class CyclerView(QtWidgets.QWidget):
         for tile in self.tiles.values():
             tile.set_selected(tile.feed is feed)
         feed.monitor.title = feed.title()
+        if self.monitor is None:
+            self.monitor = MonitorWidget()
+            self.split.replaceWidget(1, self.monitor)
+            self.idle.deleteLater()
         self.monitor.attach(feed.monitor)
         self.link_button.setEnabled(feed.run_id is not None)
 
@@ -702,4 +709,5 @@ class CyclerView(QtWidgets.QWidget):
             cycler.request_stop()
         for cycler in self.cyclers:
             cycler.finish()
-        self.monitor.detach()
+        if self.monitor is not None:
+            self.monitor.detach()
