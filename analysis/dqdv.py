@@ -12,7 +12,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy.ndimage import gaussian_filter1d
-from scipy.signal import find_peaks, savgol_filter
 
 from analysis.segments import half_cycle_labels, sample_durations
 
@@ -87,6 +86,7 @@ def dqdv(profiles: pd.DataFrame, dv_V: float = 0.005, smooth: str = "savgol", wi
             grid, y = -grid[::-1], -y[::-1]
         curves.append(pd.DataFrame({"cycle": cyc, "direction": direction, "voltage_V": grid, "dqdv_mAh_V": y}))
         magnitude = np.abs(y)
+        from scipy.signal import find_peaks   # here, not at import: scipy.signal costs the station ~0.5 s at start-up
         found, props = find_peaks(magnitude, prominence=prominence_fraction * magnitude.max())
         for k, prominence in zip(found, props["prominences"]):
             peaks.append((cyc, direction, grid[k], y[k], prominence))
@@ -105,4 +105,5 @@ def _smooth(y: np.ndarray, method: str, width_points: float, polyorder: int) -> 
     window = min(window, y.size if y.size % 2 else y.size - 1)
     if window <= polyorder:
         return y
+    from scipy.signal import savgol_filter   # imported when first used (start-up time)
     return savgol_filter(y, window, polyorder, mode="interp")
