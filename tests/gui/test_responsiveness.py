@@ -63,7 +63,8 @@ def test_the_event_loop_keeps_turning_through_bench_faults(qtbot, db_path, fault
             else:
                 qtbot.waitUntil(lambda: any(e["kind"] == kind for e in engine.events), timeout=30000)
             # a source that cannot be reached is tried for safe-off (timeouts, retries) before the run fails
-            qtbot.waitUntil(lambda: engine.status == state, timeout=60000)
+            # (three safe-off attempts of three 5 s tries each after the fault's own: about 55 s here)
+            qtbot.waitUntil(lambda: engine.status == state, timeout=90000)
             qtbot.wait(1500)       # the monitor and the overview take it in
             watch.clear()
         assert on_gui == [], "instrument I/O on the GUI thread"
