@@ -161,6 +161,9 @@ class AlarmBanner(QtWidgets.QFrame):
                 row.ack.clicked.connect(lambda _=False, run_id=alarm.run_id: self.acknowledge(run_id))
             row.update_text(alarm)
             self._rows_layout.insertWidget(k, row)
+            # a layout shows a new child on a later turn of the event loop, and lays out only
+            # shown ones: shown now, so activate() below places it at once
+            row.show()
         n = len(self.latched)
         # a cycler's channel (or one from an earlier session) is not this station's source: its
         # line says what was done, and the heading must not claim it was made safe here
