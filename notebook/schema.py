@@ -4,7 +4,8 @@ ours with PRAGMA application_id. Migrations only ever move forward.
 v1 builds, layers, runs, sample chunks, step summaries, events and two views; v2
 impedance spectra; v3 operators, material lots, versioned protocols, notes and tags
 on builds and runs, and a richer run_overview view; v4 who acknowledged an alarm, and
-impedance points an analyser marked (overload, out of range)."""
+impedance points an analyser marked (overload, out of range); v5 a UUID on every record,
+the station's identity and the outbox that the lab sync drains (lab/sync.py)."""
 from __future__ import annotations
 
 import functools
@@ -12,8 +13,10 @@ import sqlite3
 from collections.abc import Mapping
 from types import MappingProxyType
 
+from notebook.ids import uuid7_sql
+
 APPLICATION_ID = 0x53537431  # "SSt1": tells a SolidStack notebook from any SQLite file
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 _V1 = """
 CREATE TABLE builds (
@@ -213,7 +216,78 @@ ALTER TABLE events ADD COLUMN acknowledged_by TEXT;
 ALTER TABLE spectrum_points ADD COLUMN flag TEXT;       -- NULL: a good reading; else what the analyser said
 """
 
-MIGRATIONS = {1: _V1, 2: _V2, 3: _V3, 4: _V4}  # version -> script taking the previous version to it
+
+# v5: identity and the outbox (lab/ reads them). Every build, run, event, note, tag, spectrum
+# and protocol version gets a time-ordered UUID: an old row from its own creation time, a
+# new one from a trigger at insert, so that every writer gets one without knowing. Triggers
+# also record each change in `outbox`, in the same transaction as the change: a crash
+# between the two cannot happen, and the lab sync pushes what the outbox names, in order.
+_UUID_TIMES = {     # table -> when its rows were made (a Julian day expression), for old rows
+    "builds": "julianday(created_utc)",
+    "protocols": "julianday(created_utc)",
+    "runs": "julianday(started_utc)",
+    "events": "(SELECT julianday(r.started_utc) + events.t_s / 86400.0 FROM runs r WHERE r.id = events.run_id)",
+    "spectra": "(SELECT julianday(r.started_utc) + spectra.t_s / 86400.0 FROM runs r WHERE r.id = spectra.run_id)",
+    "notes": "julianday(created_utc)",
+    "build_tags": "julianday(created_utc)",
+    "run_tags": "julianday(created_utc)",
+}
+# what the outbox says of a row: (kind, ref, sub) as SQL over NEW (or OLD for a removal)
+_OUTBOX = {
+    "builds": ("build", "NEW.id", "NULL"),
+    "build_layers": ("build", "NEW.build_id", "NULL"),
+    "protocols": ("protocol", "NEW.id", "NULL"),
+    "runs": ("run", "NEW.id", "NULL"),
+    "sample_chunks": ("chunk", "NEW.run_id", "NEW.first_index"),
+    "run_steps": ("step", "NEW.run_id", "NEW.step"),
+    "events": ("event", "NEW.id", "NULL"),
+    "spectra": ("spectrum", "NEW.run_id", "NEW.spectrum"),
+    "spectrum_points": ("spectrum", "NEW.run_id", "NEW.spectrum"),
+    "notes": ("note", "NEW.id", "NULL"),
+    "build_tags": ("build_tag", "NEW.rowid", "NULL"),
+    "run_tags": ("run_tag", "NEW.rowid", "NULL"),
+    "operators": ("operator", "NEW.rowid", "NULL"),
+    "material_lots": ("lot", "NEW.rowid", "NULL"),
+}
+# rows that change after they are made (a run's status and count, an alarm's acknowledgement,
+# a relinked build); the rest are written once
+_UPDATED = ("builds", "runs", "run_steps", "events", "operators", "material_lots")
+
+
+def _v5() -> str:
+    now = "julianday('now')"
+    script = [f"ALTER TABLE {table} ADD COLUMN uuid TEXT;\n"
+              f"UPDATE {table} SET uuid = {uuid7_sql(f'COALESCE({when}, {now})')};\n"
+              f"CREATE UNIQUE INDEX {table}_uuid ON {table}(uuid);\n"
+              f"CREATE TRIGGER {table}_new_uuid AFTER INSERT ON {table} WHEN NEW.uuid IS NULL BEGIN\n"
+              f"    UPDATE {table} SET uuid = {uuid7_sql()} WHERE rowid = NEW.rowid;\nEND;\n"
+              for table, when in _UUID_TIMES.items()]
+    script.append("CREATE TABLE station (key TEXT PRIMARY KEY, value TEXT NOT NULL);\n"
+                  f"INSERT INTO station (key, value) VALUES ('uuid', {uuid7_sql()});\n"
+                  "CREATE TABLE outbox (\n    seq INTEGER PRIMARY KEY AUTOINCREMENT,\n    kind TEXT NOT NULL,\n"
+                  "    ref INTEGER,\n    sub INTEGER,\n    uuid TEXT\n);\n")
+    for table, (kind, ref, sub) in _OUTBOX.items():
+        values = f"INSERT INTO outbox (kind, ref, sub) VALUES ('{kind}', {ref}, {sub})"
+        script.append(f"CREATE TRIGGER {table}_outbox_insert AFTER INSERT ON {table} BEGIN {values}; END;\n")
+        if table in _UPDATED:
+            # the uuid trigger's own update is part of the insert, already in the outbox
+            guard = " WHEN OLD.uuid IS NOT NULL" if table in _UUID_TIMES else ""
+            script.append(f"CREATE TRIGGER {table}_outbox_update AFTER UPDATE ON {table}{guard} BEGIN {values}; END;\n")
+    for kind in ("build", "run"):
+        script.append(f"CREATE TRIGGER {kind}_tags_outbox_delete AFTER DELETE ON {kind}_tags BEGIN"
+                      f" INSERT INTO outbox (kind, uuid) VALUES ('{kind}_tag_removed', OLD.uuid); END;\n")
+    # every record made before v5 goes to the lab once, in the order a first sync needs
+    for table, (kind, ref, sub) in _OUTBOX.items():
+        if table in ("build_layers", "spectrum_points"):
+            continue
+        refs = ref.replace("NEW.", "") + ", " + sub.replace("NEW.", "")
+        script.append(f"INSERT INTO outbox (kind, ref, sub) SELECT '{kind}', {refs} FROM {table} ORDER BY rowid;\n")
+    return "".join(script)
+
+
+_V5 = _v5()
+
+MIGRATIONS = {1: _V1, 2: _V2, 3: _V3, 4: _V4, 5: _V5}  # version -> script taking the previous version to it
 
 
 def _statements(script: str):
