@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from cycler_emulators import neware
+from cycler_fixtures import neware
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 from bench_cyclers import PerPoint  # noqa: E402

@@ -13,7 +13,7 @@ import sys
 import threading
 
 from conftest import ROOT
-from cycler_emulators import neware
+from cycler_fixtures import neware
 
 from instruments.cyclers.neware import NewareClient
 from main import main

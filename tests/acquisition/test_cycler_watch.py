@@ -10,7 +10,7 @@ import time
 
 import numpy as np
 import pytest
-from cycler_emulators import neware
+from cycler_fixtures import neware
 
 import cell
 from acquisition.cycler_watch import CyclerWatch, WatchSettings

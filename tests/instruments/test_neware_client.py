@@ -9,7 +9,7 @@ import threading
 
 import numpy as np
 import pytest
-from cycler_emulators import neware
+from cycler_fixtures import neware
 
 from instruments.cyclers import CyclerError, client_for, parse_host
 from instruments.cyclers.neware import PAGE, NewareClient
