@@ -33,14 +33,13 @@ from __future__ import annotations
 import os
 import re
 import struct
-import threading
 from typing import Iterator
 
 import numpy as np
 
 from instruments.cyclers.base import (ABSENT, FAULT, FINISHED, IDLE, PAUSED, RUNNING, STOPPED, ChannelInfo,
                                       CyclerError, Snapshot, StopAnswer, empty_records)
-from instruments.cyclers.link import TcpLink
+from instruments.cyclers.link import LinkedClient
 from instruments.cyclers.readings import ReadingCounter
 
 DEFAULT_PORT = 9031
@@ -117,7 +116,7 @@ def step_and_cycle(text: str) -> tuple[int, int]:
     return (int(m.group(2)), int(m.group(1))) if m else (-1, -1)
 
 
-class ArbinClient:
+class ArbinClient(LinkedClient):
     """One logged-in TCP connection to an Arbin CTI server. One watcher owns a client;
     a lock keeps each request with its feedback."""
 
@@ -126,36 +125,18 @@ class ArbinClient:
 
     def __init__(self, host: str, port: int = DEFAULT_PORT, timeout_s: float = 10.0,
                  user: str | None = None, password: str | None = None):
-        self.host, self.port, self.timeout_s = host, int(port), timeout_s
+        super().__init__(host, port, timeout_s)
         self.user = os.environ.get("SOLIDSTACK_ARBIN_USER", "admin") if user is None else user
         self.password = os.environ.get("SOLIDSTACK_ARBIN_PASSWORD", "000000") if password is None else password
-        self._link = TcpLink(self.name, host, port, timeout_s)
-        self._lock = threading.Lock()
         self.channel_count: int | None = None
         self.serial = ""
         self.version = 0
         self._counter = ReadingCounter()
         self._fresh: dict[str, dict] = {}      # readings taken by states(), for history() to use once
 
-    @property
-    def name(self) -> str:
-        return f"arbin {self.host}:{self.port}"
-
-    @property
-    def requests(self) -> int:
-        return self._link.requests
-
-    @property
-    def connected(self) -> bool:
-        return self._link.connected
-
     # -- the connection --
-    def connect(self) -> None:
-        """Open the connection and log in."""
-        with self._lock:
-            self._open()
-
     def _open(self) -> None:
+        """Open the connection and log in."""
         self._link.open("LOGIN")
         try:
             args = self.user.encode("ascii").ljust(32, b"\0")[:32] + self.password.encode("ascii").ljust(32, b"\0")[:32]
@@ -178,9 +159,6 @@ class ArbinClient:
                                                   f" user {self.user!r}; is the user registered in the CTI server?")
         self.serial, self.version, self.channel_count = ascii_field(serial), version, count
         self.can_stop = bool(allow)
-
-    def close(self) -> None:
-        self._link.close()
 
     def _exchange(self, command: int, args: bytes, answer: int, channel: str | None) -> bytes:
         with self._lock:

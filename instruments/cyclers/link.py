@@ -7,6 +7,7 @@ reply is never taken for the next one's."""
 from __future__ import annotations
 
 import socket
+import threading
 import time
 from typing import Callable
 
@@ -89,11 +90,50 @@ class TcpLink:
             raise CyclerError(self.name, command, str(exc.strerror or exc), channel) from None
 
 
+class LinkedClient:
+    """What a cycler client over one TcpLink shares: its name ("<protocol> host:port"),
+    the link's request count and state, a lock that keeps each request with its reply,
+    connect and close. A subclass sets `protocol` and writes `_open()`: the link opened
+    and whatever greeting or login its protocol wants, called under the lock, also to
+    reconnect after a dropped connection."""
+
+    protocol = ""
+
+    def __init__(self, host: str, port: int, timeout_s: float):
+        self.host, self.port, self.timeout_s = host, int(port), timeout_s
+        self._link = TcpLink(self.name, host, port, timeout_s)
+        self._lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        return f"{self.protocol} {self.host}:{self.port}"
+
+    @property
+    def requests(self) -> int:
+        """Exchanges made, for benchmarks and tests."""
+        return self._link.requests
+
+    @property
+    def connected(self) -> bool:
+        return self._link.connected
+
+    def connect(self) -> None:
+        """Open the connection (and log in where the protocol has a login); CyclerError if it fails."""
+        with self._lock:
+            self._open()
+
+    def _open(self) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        self._link.close()
+
+
 class _NotOurs(Exception):
     pass
 
 
-def show(raw: bytes, limit: int = 60) -> str:
+def show(raw: bytes, limit: int = 80) -> str:
     """The start of what came back, printable, for a one-line error."""
     text = raw.decode("utf-8", "replace")
     text = "".join(c if c.isprintable() else "." for c in text).strip()

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import json
 import math
-import threading
 from datetime import datetime, timedelta
 from typing import Iterator
 
@@ -42,7 +41,7 @@ import numpy as np
 
 from instruments.cyclers.base import (ABSENT, FAULT, FINISHED, IDLE, PAUSED, RUNNING, STOPPED, ChannelInfo,
                                       CyclerError, Snapshot, StopAnswer, empty_records)
-from instruments.cyclers.link import TcpLink, show
+from instruments.cyclers.link import LinkedClient, show
 from instruments.cyclers.readings import ReadingCounter
 
 DEFAULT_PORT = 57570
@@ -63,7 +62,7 @@ def _frame(data: bytes) -> int | None:
     return len(data) if data.endswith(b"\r\n") else None
 
 
-class MaccorClient:
+class MaccorClient(LinkedClient):
     """One TCP connection to a Maccor tester's MacNet JSON port. One watcher owns a
     client; a lock keeps each request with its reply."""
 
@@ -71,9 +70,7 @@ class MaccorClient:
     can_stop = True                  # by Reset: see the module's docstring
 
     def __init__(self, host: str, port: int = DEFAULT_PORT, timeout_s: float = 10.0):
-        self.host, self.port, self.timeout_s = host, int(port), timeout_s
-        self._link = TcpLink(self.name, host, port, timeout_s)
-        self._lock = threading.Lock()
+        super().__init__(host, port, timeout_s)
         self._id = 0
         self._channel_count: int | None = None
         self.system_id = ""
@@ -81,25 +78,9 @@ class MaccorClient:
         self._counter = ReadingCounter()
         self._last_record: dict[str, int] = {}
 
-    @property
-    def name(self) -> str:
-        return f"maccor {self.host}:{self.port}"
-
-    @property
-    def requests(self) -> int:
-        return self._link.requests
-
-    @property
-    def connected(self) -> bool:
-        return self._link.connected
-
     # -- the connection --
-    def connect(self) -> None:
-        """Open the connection and read the tester's general information."""
-        with self._lock:
-            self._open()
-
     def _open(self) -> None:
+        """Open the connection and read the tester's general information."""
         self._link.open()
         try:
             info = self._call_locked(1, 2, {}, None)
@@ -109,9 +90,6 @@ class MaccorClient:
             raise CyclerError(self.name, exc.command, f"{exc.detail}; is this MacNet's JSON port (57570 unless "
                                                       "System.ini [Misc_Options] says otherwise)?") from None
         self.system_id = str(info.get("SystemID", "") or "")
-
-    def close(self) -> None:
-        self._link.close()
 
     def _call(self, fclass: int, fnum: int, params: dict, channel: str | None) -> dict:
         with self._lock:

@@ -24,9 +24,6 @@ inquire, inquiredf, download) and stop; start exists for the operator's explicit
 """
 from __future__ import annotations
 
-import socket
-import threading
-import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from typing import Iterator
@@ -36,12 +33,12 @@ import numpy as np
 
 from instruments.cyclers.base import (ABSENT, FAULT, FINISHED, IDLE, PAUSED, RUNNING, STOPPED, ChannelInfo,
                                       CyclerError, Snapshot, StopAnswer, empty_records)
+from instruments.cyclers.link import LinkedClient, show
 
 DEFAULT_PORT = 502
 END = b"\n\n#\r\n"
 HEADER = '<?xml version="1.0" encoding="UTF-8" ?><bts version="1.0">'
 PAGE = 1000                       # points per download request, as BTS clients page
-MAX_REPLY_BYTES = 32 * 1024 * 1024
 USERNAME, PASSWORD = "admin", "neware"
 
 _STATES = {"working": RUNNING, "pause": PAUSED, "finish": FINISHED, "stop": STOPPED, "protect": FAULT,
@@ -90,7 +87,7 @@ def _number(element: ET.Element, name: str, default: float | None = None) -> flo
     return float(text)
 
 
-class NewareClient:
+class NewareClient(LinkedClient):
     """One TCP connection to a BTS server. Not thread-safe by design beyond a lock per
     exchange: one watcher owns a client."""
 
@@ -98,29 +95,13 @@ class NewareClient:
     can_stop = True
 
     def __init__(self, host: str, port: int = DEFAULT_PORT, timeout_s: float = 10.0):
-        self.host, self.port, self.timeout_s = host, int(port), timeout_s
-        self._sock: socket.socket | None = None
-        self._lock = threading.Lock()
+        super().__init__(host, port, timeout_s)
         self._addresses: dict[str, Address] = {}
-        self.requests = 0            # exchanges made, for the benchmark and tests
-
-    @property
-    def name(self) -> str:
-        return f"neware {self.host}:{self.port}"
 
     # -- the connection --
-    def connect(self) -> None:
-        """Open the TCP connection and log in; CyclerError if either fails."""
-        with self._lock:
-            self._open()
-
     def _open(self) -> None:
-        self.close()
-        try:
-            self._sock = socket.create_connection((self.host, self.port), timeout=self.timeout_s)
-        except OSError as exc:
-            self._sock = None
-            raise CyclerError(self.name, "connect", f"no answer ({exc.strerror or exc})") from None
+        """Open the TCP connection and log in."""
+        self._link.open()
         reply = self._parse("connect", self._send_receive("connect", f"<cmd>connect</cmd><username>{USERNAME}"
                             f"</username><password>{PASSWORD}</password><type>bfgs</type>", None), None)
         result = (reply.findtext("result") or "").strip()
@@ -129,23 +110,12 @@ class NewareClient:
             raise CyclerError(self.name, "connect", f"the BTS refused the login (result {result!r}); is the API "
                                                     "enabled in BTS (Help -> Mode settings)?")
 
-    def close(self) -> None:
-        if self._sock is not None:
-            try:
-                self._sock.close()
-            finally:
-                self._sock = None
-
-    @property
-    def connected(self) -> bool:
-        return self._sock is not None
-
     def _exchange(self, command: str, body: str, channel: str | None = None) -> ET.Element:
         """Send one request, read its whole reply, parse it and check it answers
         `command`. Any failure closes the connection (a half-read reply must not be
         taken for the next one's) and raises CyclerError naming the command."""
         with self._lock:
-            if self._sock is None:
+            if not self._link.connected:
                 self._open()      # after a dropped connection: reconnect on the next request
             raw = self._send_receive(command, body, channel)
         return self._parse(command, raw, channel)
@@ -155,46 +125,19 @@ class NewareClient:
             root = ET.fromstring(raw[: -len(END)] if raw.endswith(END) else raw.rstrip(b"\r\n#"))
         except ET.ParseError as exc:
             self.close()
-            raise CyclerError(self.name, command, f"the reply does not parse as XML ({exc}): {_show(raw)}",
+            raise CyclerError(self.name, command, f"the reply does not parse as XML ({exc}): {show(raw)}",
                               channel) from None
         answered = (root.findtext("cmd") or "").strip()
         expected = {f"{command}_resp"} | ({"donwload_resp"} if command == "download" else set())
         if root.tag != "bts" or answered not in expected:
             self.close()
             raise CyclerError(self.name, command, f"the reply answers {answered or root.tag!r}, not {command}: "
-                                                  f"{_show(raw)}", channel)
+                                                  f"{show(raw)}", channel)
         return root
 
     def _send_receive(self, command: str, body: str, channel: str | None) -> bytes:
-        sock = self._sock
-        if sock is None:
-            raise CyclerError(self.name, command, "not connected", channel)
-        self.requests += 1
-        data = b""
-        try:
-            sock.sendall((HEADER + body + "</bts>").encode("utf-8") + END)
-            deadline = time.monotonic() + self.timeout_s
-            while not data.endswith(b"#\r\n"):
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise socket.timeout
-                sock.settimeout(left)
-                chunk = sock.recv(65536)
-                if not chunk:
-                    raise ConnectionError("the BTS closed the connection" + (" part-way through its reply"
-                                                                              if data else ""))
-                data += chunk
-                if len(data) > MAX_REPLY_BYTES:
-                    raise ConnectionError(f"a reply longer than {MAX_REPLY_BYTES:,} bytes")
-        except socket.timeout:
-            self.close()
-            what = (f"no complete reply within {self.timeout_s:g} s; it sent {_show(data)}, which is not a Neware "
-                    "BTS reply (another protocol on this port?)") if data else f"no reply within {self.timeout_s:g} s"
-            raise CyclerError(self.name, command, what, channel) from None
-        except OSError as exc:
-            self.close()
-            raise CyclerError(self.name, command, str(exc.strerror or exc), channel) from None
-        return data
+        return self._link.exchange(command, (HEADER + body + "</bts>").encode("utf-8") + END, _frame, channel,
+                                   expect="a Neware BTS reply")
 
     # -- what the station asks --
     def channels(self) -> list[ChannelInfo]:
@@ -209,7 +152,7 @@ class NewareClient:
                                          int(element.get("devid")), int(element.get("subdevid")), int(chlid)))
             except (TypeError, ValueError):
                 raise CyclerError(self.name, "getdevinfo", f"a channel without whole-number ids: "
-                                                           f"{_show(ET.tostring(element))}") from None
+                                                           f"{show(ET.tostring(element))}") from None
         if not addresses:
             return []
         self._addresses = {a.key: a for a in addresses}
@@ -274,7 +217,7 @@ class NewareClient:
                           cap if discharging else 0.0, _number(row, "temp", np.nan))
         except (TypeError, ValueError):
             raise CyclerError(self.name, "download", f"a point with a missing or non-numeric field: "
-                                                     f"{_show(ET.tostring(row))}", a.label) from None
+                                                     f"{show(ET.tostring(row))}", a.label) from None
         return out
 
     def history(self, key: str, since_point: int = 0) -> Iterator[np.ndarray]:
@@ -299,7 +242,7 @@ class NewareClient:
                             None if step is None else int(step), None if cycle is None else int(cycle),
                             raw=dict(inq.attrib))
         except ValueError:
-            raise CyclerError(self.name, "inquire", f"a non-numeric field: {_show(ET.tostring(inq))}", a.label) from None
+            raise CyclerError(self.name, "inquire", f"a non-numeric field: {show(ET.tostring(inq))}", a.label) from None
 
     def stop(self, key: str) -> StopAnswer:
         a = self._address(key)
@@ -320,12 +263,11 @@ class NewareClient:
         return StopAnswer(said == "ok", f"start_resp {said!r}")
 
 
+def _frame(data: bytes) -> int | None:
+    """A BTS reply ends with "#" and CR LF."""
+    return len(data) if data.endswith(b"#\r\n") else None
+
+
 def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
-
-def _show(raw: bytes, limit: int = 80) -> str:
-    """A reply's start as printable text, for a one-line error."""
-    text = raw.decode("utf-8", "replace")
-    text = "".join(c if c.isprintable() else " " for c in text).strip()
-    return repr(text[:limit] + ("..." if len(text) > limit else ""))
