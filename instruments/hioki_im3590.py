@@ -22,16 +22,15 @@ from __future__ import annotations
 import numpy as np
 
 from instruments.connection import Connection, Garbled
-from instruments.errors import InstrumentError, LimitError
+from instruments.errors import LimitError
 from instruments.impedance_range import (GALVANOSTATIC, OUT_OF_RANGE, OVERLOAD, POTENTIOSTATIC,
-                                         ImpedanceCapability, ImpedanceSweep, check_drive, hz)
-from instruments.scpi import ScpiDriver, count
+                                         ImpedanceCapability, ImpedanceSweep, check_drive, check_span)
+from instruments.scpi import ScpiDriver, check_esr
 
 SPEEDS = ("FAST", "MEDIUM", "SLOW", "SLOW2")
 # Impedance ranges by number (`:RANGe n`): decades from 100 mOhm to 100 MOhm (assumed).
 RANGES_OHM = (0.1, 1.0, 10.0, 100.0, 1e3, 10e3, 100e3, 1e6, 10e6, 100e6)
 STATUS_FLAGS = {0: None, 1: OVERLOAD, 2: OUT_OF_RANGE}
-ESR_BITS = {32: "command error (CME)", 16: "execution error (EXE)", 4: "query error (QYE)"}
 METHODS = ("step", "analyzer")
 
 
@@ -82,10 +81,7 @@ class HiokiIM3590(ScpiDriver):
 
     def check_errors(self, context: str) -> None:
         """Raise naming `context` when *ESR? has an error bit set (reading clears it)."""
-        esr = self.connection.query("*ESR?", count)
-        problems = [text for bit, text in ESR_BITS.items() if esr & bit]
-        if problems:
-            raise InstrumentError(self.name, context, f"the instrument reported {', '.join(problems)} (*ESR? = {esr})")
+        check_esr(self.connection, self.name, context)
 
     def reset(self) -> None:
         self._write("*RST")
@@ -136,12 +132,9 @@ class HiokiIM3590(ScpiDriver):
         check_drive(self.CAPABILITY, amplitude, dc_bias, mode)
         if not self._ready:
             self.reset()
-        lo, hi = sorted((f_start_hz, f_stop_hz))
-        if lo < self.CAPABILITY.f_min_hz or hi > self.CAPABILITY.f_max_hz:
-            raise LimitError(f"{self.name}: {hz(lo)} to {hz(hi)} is beyond its {hz(self.CAPABILITY.f_min_hz)} to "
-                             f"{hz(self.CAPABILITY.f_max_hz)}")
-        if points < 2 or (self.method == "analyzer" and points > self.CAPABILITY.max_points):
-            raise LimitError(f"{self.name}: {points} points is outside 2..{self.CAPABILITY.max_points}")
+        # the analyser's own list holds max_points; stepped from the host, any number
+        lo, hi = check_span(self.CAPABILITY, self.name, f_start_hz, f_stop_hz, points,
+                            self.CAPABILITY.max_points if self.method == "analyzer" else points)
         if mode == GALVANOSTATIC:
             self._write(":LEVel CC")
             self._write(f":LEVel:CCURRent {amplitude:.6g}")

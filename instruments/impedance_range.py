@@ -101,6 +101,20 @@ def check_drive(capability: ImpedanceCapability, amplitude: float, dc_bias: floa
                              f"{dc_bias:g} {unit} was asked")
 
 
+def check_span(capability: ImpedanceCapability, name: str, f_start_hz: float, f_stop_hz: float, points: int,
+               max_points: int | None = None) -> tuple[float, float]:
+    """LimitError unless the analyser `name` can sweep this span in `points` points (at
+    most `max_points`: default its capability's); the span, low to high."""
+    lo, hi = sorted((f_start_hz, f_stop_hz))
+    if lo < capability.f_min_hz or hi > capability.f_max_hz:
+        raise LimitError(f"{name}: {hz(lo)} to {hz(hi)} is beyond its {hz(capability.f_min_hz)} to "
+                         f"{hz(capability.f_max_hz)}")
+    limit = capability.max_points if max_points is None else max_points
+    if not 2 <= points <= limit:
+        raise LimitError(f"{name}: {points} points is outside 2..{capability.max_points}")
+    return lo, hi
+
+
 def plan_sweep(capability: ImpedanceCapability, f_start_hz: float, f_stop_hz: float, points: int,
                amplitude: float, dc_bias: float = 0.0, mode: str = POTENTIOSTATIC) -> SweepPlan:
     """The sweep to send: the span clipped to the analyser's, in the direction asked, with

@@ -9,6 +9,10 @@ from typing import Callable
 import numpy as np
 
 from instruments.connection import Connection, Garbled
+from instruments.errors import InstrumentError
+
+# IEEE 488.2's Standard Event Status Register: the bits that say a command went wrong
+ESR_BITS = {32: "command error (CME)", 16: "execution error (EXE)", 4: "query error (QYE)"}
 
 
 def expect_opc(reply: str) -> str:
@@ -22,6 +26,14 @@ def count(reply: str) -> int:
         return int(float(reply))
     except ValueError:
         raise Garbled(f"garbled reply {reply.strip()[:60]!r}, expected a count") from None
+
+
+def check_esr(connection: Connection, name: str, context: str) -> None:
+    """InstrumentError naming `context` when *ESR? has an error bit set (reading it clears it)."""
+    esr = connection.query("*ESR?", count)
+    problems = [text for bit, text in ESR_BITS.items() if esr & bit]
+    if problems:
+        raise InstrumentError(name, context, f"the instrument reported {', '.join(problems)} (*ESR? = {esr})")
 
 
 def number(what: str) -> Callable[[str], float]:

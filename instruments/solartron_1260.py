@@ -24,12 +24,11 @@ import time
 import numpy as np
 
 from instruments.connection import Connection, Garbled
-from instruments.errors import InstrumentError, LimitError
+from instruments.errors import LimitError
 from instruments.impedance_range import (GALVANOSTATIC, OVERLOAD, POTENTIOSTATIC, ImpedanceCapability,
-                                         ImpedanceSweep, check_drive, hz)
-from instruments.scpi import count
+                                         ImpedanceSweep, check_drive, check_span)
+from instruments.scpi import check_esr
 
-ESR_BITS = {32: "command error (CME)", 16: "execution error (EXE)", 4: "query error (QYE)"}
 SETUP = ("OS 0", "OT 0", "OP 2,1", "SW 0", "BP 0", "CZ 1", "UW 0", "SO 1,3", "RA 1,0", "RA 3,0", "AU 0", "MS 0")
 
 
@@ -76,10 +75,7 @@ class Solartron1260:
         self.connection.write("\r\n".join(commands))
 
     def check_errors(self, context: str) -> None:
-        esr = self.connection.query("*ESR?", count)
-        problems = [text for bit, text in ESR_BITS.items() if esr & bit]
-        if problems:
-            raise InstrumentError(self.name, context, f"the instrument reported {', '.join(problems)} (*ESR? = {esr})")
+        check_esr(self.connection, self.name, context)
 
     def reset(self) -> None:
         self._send("*RST")
@@ -105,12 +101,7 @@ class Solartron1260:
         check_drive(self.CAPABILITY, amplitude, dc_bias, mode)
         if not self._ready:
             self.reset()
-        lo, hi = sorted((f_start_hz, f_stop_hz))
-        if lo < self.CAPABILITY.f_min_hz or hi > self.CAPABILITY.f_max_hz:
-            raise LimitError(f"{self.name}: {hz(lo)} to {hz(hi)} is beyond its {hz(self.CAPABILITY.f_min_hz)} to "
-                             f"{hz(self.CAPABILITY.f_max_hz)}")
-        if not 2 <= points <= self.CAPABILITY.max_points:
-            raise LimitError(f"{self.name}: {points} points is outside 2..{self.CAPABILITY.max_points}")
+        lo, hi = check_span(self.CAPABILITY, self.name, f_start_hz, f_stop_hz, points)
         if mode == GALVANOSTATIC:
             drive = ("GT 1", f"IA {number_text(amplitude)}", f"IB {number_text(dc_bias)}")
             zero = ("IA 0", "IB 0")
