@@ -17,10 +17,9 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
-from analysis.eis import CircuitError, Circuit
 from gui import theme
 from gui.analysis_eis_runs import TWO_ARCS, default_eis_options, describe_peak, run_circuit
-from gui.analysis_pages import CIRCUITS, FLAGGED_COLOUR, AnalysisPage, Entry, add_curve
+from gui.analysis_pages import CIRCUITS, FLAGGED_COLOUR, AnalysisPage, CircuitChoice, Entry, add_curve
 from gui.analysis_runs import RunData
 
 SYMBOLS = ["o", "s", "t", "d", "star", "+"]
@@ -29,46 +28,13 @@ WATERFALL_MAP = "viridis"
 MARKED_SPECTRA = 40          # a waterfall of more spectra draws lines only: their points would cover each other
 
 
-def _circuit_box() -> QtWidgets.QComboBox:
-    box = QtWidgets.QComboBox()
-    box.setEditable(True)
-    box.addItems(CIRCUIT_CHOICES)
-    box.setMinimumContentsLength(24)
-    box.setToolTip("Equivalent circuit, impedance.py syntax: '-' in series, p(a,b) in parallel; "
-                   "R, C, L, CPE, W, Wo, Ws elements")
-    return box
+def _reset_circuit(page: CircuitChoice, run: RunData) -> None:
+    """The run's default circuit shown, and none chosen yet."""
+    page._circuit = None
+    page.circuit.setCurrentText(run_circuit(run))
 
 
-class _CircuitChoice:
-    """The circuit box, its Fit button and the circuit in force (None: the run's default)."""
-
-    def _add_circuit_controls(self) -> None:
-        self.circuit = _circuit_box()
-        self.fit_button = QtWidgets.QPushButton("Fit")
-        self.controls.addWidget(QtWidgets.QLabel("Circuit:"))
-        self.controls.addWidget(self.circuit, 1)
-        self.controls.addWidget(self.fit_button)
-        self._circuit: str | None = None
-        self.fit_button.clicked.connect(self._apply_circuit)
-        self.circuit.lineEdit().returnPressed.connect(self._apply_circuit)
-
-    def _reset_circuit(self, run: RunData) -> None:
-        self._circuit = None
-        self.circuit.setCurrentText(run_circuit(run))
-
-    def _apply_circuit(self) -> None:
-        text = self.circuit.currentText().strip()
-        try:
-            Circuit(text)
-        except CircuitError as exc:
-            self.notes.setText(f"{exc}. The fits shown are still {self._circuit or 'the default circuit'}.")
-            return
-        if text != self._circuit:
-            self._circuit = text
-            self.options_changed.emit()
-
-
-class EisRunPage(_CircuitChoice, AnalysisPage):
+class EisRunPage(CircuitChoice, AnalysisPage):
     kind = "eis-run"
     CONTROLS = True
     PLOTS = [("waterfall", "Z' (ohm cm²)", "-Z'' (ohm cm²)", {}),
@@ -77,7 +43,7 @@ class EisRunPage(_CircuitChoice, AnalysisPage):
 
     def __init__(self, parent: QtWidgets.QWidget | None = None):
         super().__init__(parent)
-        self._add_circuit_controls()
+        self._add_circuit_controls(CIRCUIT_CHOICES, 24)
         self.stagger = QtWidgets.QCheckBox("Stagger spectra")
         self.stagger.setToolTip("Shift each spectrum up by a step, in the order measured, so that they do not overlap")
         self.controls.addWidget(self.stagger)
@@ -93,7 +59,7 @@ class EisRunPage(_CircuitChoice, AnalysisPage):
         self.log_r.toggled.connect(lambda _on: self._redraw_resistances())
 
     def prepare(self, run: RunData) -> None:
-        self._reset_circuit(run)
+        _reset_circuit(self, run)
 
     def options(self, run: RunData) -> dict:
         return {"circuit": self._circuit} if self._circuit else default_eis_options(self.kind, run)
@@ -262,7 +228,7 @@ def _band(plot: pg.PlotWidget, x: np.ndarray, value: np.ndarray, sigma: np.ndarr
     plot.addItem(fill)
 
 
-class DrtPage(_CircuitChoice, AnalysisPage):
+class DrtPage(CircuitChoice, AnalysisPage):
     kind = "drt"
     CONTROLS = True
     PLOTS = [("nyquist", "Z' (ohm cm²)", "-Z'' (ohm cm²)", {}),
@@ -274,13 +240,13 @@ class DrtPage(_CircuitChoice, AnalysisPage):
         self.spectrum = QtWidgets.QComboBox()
         self.controls.addWidget(QtWidgets.QLabel("Spectrum:"))
         self.controls.addWidget(self.spectrum)
-        self._add_circuit_controls()
+        self._add_circuit_controls(CIRCUIT_CHOICES, 24)
         self.spectrum.activated.connect(lambda _index: self.options_changed.emit())
         self.plots["nyquist"].setAspectLocked(True)
         self.plots["drt"].plotItem.legend.setOffset((10, 10))     # top left: short tau is rarely busy
 
     def prepare(self, run: RunData) -> None:
-        self._reset_circuit(run)
+        _reset_circuit(self, run)
         self.spectrum.clear()
         for s in run.spectra:
             self.spectrum.addItem(f"{s['spectrum']}: {s['t_s'] / 3600:.2f} h, cycle {s['cycle']}", s["spectrum"])

@@ -372,7 +372,39 @@ class DqdvPage(AnalysisPage):
 FLAGGED_COLOUR = "flagged"     # points an analyser flagged: red crosses whatever the run's colour (a theme role)
 
 
-class EisPage(AnalysisPage):
+class CircuitChoice:
+    """A page's equivalent-circuit box, its Fit button, and the circuit in force (None:
+    the run's default). A circuit that does not parse is refused in the page's notes and
+    the fits shown stay as they were."""
+
+    def _add_circuit_controls(self, choices: list[str], width: int) -> None:
+        self.circuit = QtWidgets.QComboBox()
+        self.circuit.setEditable(True)
+        self.circuit.addItems(choices)
+        self.circuit.setMinimumContentsLength(width)
+        self.circuit.setToolTip("Equivalent circuit, impedance.py syntax: '-' in series, p(a,b) in parallel; "
+                                "R, C, L, CPE, W, Wo, Ws elements")
+        self.fit = QtWidgets.QPushButton("Fit")
+        self.controls.addWidget(QtWidgets.QLabel("Circuit:"))
+        self.controls.addWidget(self.circuit, 1)
+        self.controls.addWidget(self.fit)
+        self._circuit: str | None = None
+        self.fit.clicked.connect(self._apply_circuit)
+        self.circuit.lineEdit().returnPressed.connect(self._apply_circuit)
+
+    def _apply_circuit(self) -> None:
+        text = self.circuit.currentText().strip()
+        try:
+            Circuit(text)
+        except CircuitError as exc:
+            self.notes.setText(f"{exc}. The fits shown are still those of {self._circuit or 'the default circuit'}.")
+            return
+        if text != self._circuit:
+            self._circuit = text
+            self.options_changed.emit()
+
+
+class EisPage(CircuitChoice, AnalysisPage):
     kind = "eis"
     CONTROLS = True
     PLOTS = [("nyquist", "Z' (ohm cm²)", "-Z'' (ohm cm²)", {}), ("residuals", "Frequency (Hz)", "Fit residual (%)", {"log_x": True})]
@@ -380,21 +412,10 @@ class EisPage(AnalysisPage):
     def __init__(self, parent: QtWidgets.QWidget | None = None):
         super().__init__(parent)
         self.spectrum = QtWidgets.QComboBox()
-        self.circuit = QtWidgets.QComboBox()
-        self.circuit.setEditable(True)
-        self.circuit.addItems(CIRCUITS)
-        self.circuit.setMinimumContentsLength(26)
-        self.circuit.setToolTip("Equivalent circuit, impedance.py syntax: '-' in series, p(a,b) in parallel; "
-                                "R, C, L, CPE, W, Wo, Ws elements")
-        self.fit = QtWidgets.QPushButton("Fit")
         self.controls.addWidget(QtWidgets.QLabel("Spectrum:"))
         self.controls.addWidget(self.spectrum)
-        self.controls.addWidget(QtWidgets.QLabel("Circuit:"))
-        self.controls.addWidget(self.circuit, 1)
-        self.controls.addWidget(self.fit)
+        self._add_circuit_controls(CIRCUITS, 26)
         self._circuit = DEFAULT_CIRCUIT
-        self.fit.clicked.connect(self._apply)
-        self.circuit.lineEdit().returnPressed.connect(self._apply)
         self.spectrum.activated.connect(lambda _index: self.options_changed.emit())
         self.plots["nyquist"].setAspectLocked(True)
 
@@ -408,17 +429,6 @@ class EisPage(AnalysisPage):
         number = self.spectrum.currentData()
         return {"spectrum": -1 if number is None or self.spectrum.currentIndex() == self.spectrum.count() - 1 else number,
                 "circuit": self._circuit}
-
-    def _apply(self) -> None:
-        text = self.circuit.currentText().strip()
-        try:
-            Circuit(text)
-        except CircuitError as exc:
-            self.notes.setText(f"{exc}. The fit shown is still {self._circuit}.")
-            return
-        if text != self._circuit:
-            self._circuit = text
-            self.options_changed.emit()
 
     def draw(self, entries: list[Entry]) -> None:
         # ohm cm² only when every run shown has a known area; else all in ohm
