@@ -12,7 +12,6 @@ import json
 import os
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 WIDTH, HEIGHT = 1280, 800
@@ -29,63 +28,33 @@ def _screen(width: int, height: int) -> str:
 
 os.environ.setdefault("QT_QPA_PLATFORM", f"offscreen:configfile={_screen(WIDTH, HEIGHT)}")
 
-from PySide6 import QtCore, QtWidgets  # noqa: E402
-
 from acquisition.protocol import preset  # noqa: E402
-from gui.main_window import MainWindow  # noqa: E402
-from gui.settings import StationSettings  # noqa: E402
-from notebook import Notebook  # noqa: E402
+from gui.tools.station_session import settle, start_channel, throwaway_station, wait_for  # noqa: E402
 
 SHOTS = (("station-dark-1280x800.png", "dark", "off"),
          ("station-high-contrast-1280x800.png", "high-contrast", "off"),
          ("station-glove-1280x800.png", "light", "on"))
 
 
-def settle(app: QtWidgets.QApplication, seconds: float, done=lambda: True) -> None:
-    end = time.monotonic() + seconds
-    while time.monotonic() < end or not done():
-        if time.monotonic() > end + 60:
-            raise TimeoutError("the station did not get there in time")
-        app.processEvents()
-        time.sleep(0.01)
-
-
 def main(argv: list[str]) -> int:
     out_dir = Path(argv[1]) if len(argv) > 1 else ROOT / "docs"
-    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
-    with tempfile.TemporaryDirectory() as folder:
-        settings = StationSettings(Path(folder) / "station.ini")
-        settings.set("operator", "CW")
-        nb = Notebook(Path(folder) / "notebook.sqlite")
-        window = MainWindow(nb, settings)
-        window.show()
-        window.setWindowState(QtCore.Qt.WindowState.WindowNoState)
-        window.resize(WIDTH, HEIGHT)
-        try:
-            panel = window.run_panel
-            for channel, template, protocol in ((1, "sym-agc", preset("plate-strip-0.16")),
-                                                (2, "full-agc", preset("rate-test")),
-                                                (3, "sym-agc", preset("plate-strip-0.16"))):
-                window.builder.select_template(template)
-                panel.channel.setCurrentIndex(panel.channel.findData(channel))
-                panel.set_protocol(protocol)
-                panel.speed.setCurrentIndex(panel.speed.findData("3600"))
-                if not window.start_run():
-                    raise RuntimeError(window.status_label.text())
-            settle(app, 4.0)
-            window.manager.pause(3)
-            settle(app, 2.0, lambda: window.overview.tiles[3].status.state == "paused")
-            window.select_channel(1)
-            window.tabs.setCurrentWidget(window.monitor)
-            for name, theme_name, glove in SHOTS:
-                settings.set("theme", theme_name)
-                settings.set("glove_mode", glove)
-                settle(app, 1.5)
-                window.grab().save(str(out_dir / name))
-                print(out_dir / name)
-        finally:
-            window.shutdown()
-            nb.close()
+    with throwaway_station(WIDTH, HEIGHT) as (app, window, settings):
+        for channel, template, protocol in ((1, "sym-agc", preset("plate-strip-0.16")),
+                                            (2, "full-agc", preset("rate-test")),
+                                            (3, "sym-agc", preset("plate-strip-0.16"))):
+            start_channel(window, channel, template, protocol)
+        settle(app, 4.0)
+        window.manager.pause(3)
+        wait_for(app, lambda: window.overview.tiles[3].status.state == "paused")
+        settle(app, 2.0)
+        window.select_channel(1)
+        window.tabs.setCurrentWidget(window.monitor)
+        for name, theme_name, glove in SHOTS:
+            settings.set("theme", theme_name)
+            settings.set("glove_mode", glove)
+            settle(app, 1.5)
+            window.grab().save(str(out_dir / name))
+            print(out_dir / name)
     return 0
 
 
