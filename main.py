@@ -3,6 +3,7 @@
     python main.py                 open the station (GUI) on the simulated bench
     python main.py --smoke OUT.png start the GUI, run the demo, screenshot, exit
     python main.py --self-check    check this build has every module, file and backend it needs
+    python main.py --lab URL       a desk station: read the lab store (no instruments, no channels)
     python main.py cell ...        templates and derived cell figures
     python main.py run ...         a headless run on the simulated bench
     python main.py instruments ... find VISA instruments, assign their roles
@@ -14,6 +15,7 @@
     python main.py label ...       a cell's label (QR code of its cell id) as PNG or PDF
     python main.py cycler-sim ...  an emulated cycler (Neware BTS) on 127.0.0.1, one channel per simulated cell
     python main.py cyclers ...     a cycler's channels, or every channel watched headless into the notebook
+    python main.py lab ...         the lab store on PostgreSQL: init, add-station, add-reader, sync, status
 
 Each command's arguments and handler live in cli/ (one module per command group); this
 file assembles the parser from them and owns what needs Qt: the station's window, the
@@ -32,6 +34,7 @@ import cli.analyze
 import cli.cell
 import cli.cyclers
 import cli.instruments
+import cli.lab
 import cli.label
 import cli.notebook
 import cli.replay
@@ -39,7 +42,8 @@ import cli.run
 import resources
 from cli.common import CliError, OneLineParser, add_notebook_options, clean_text, open_notebook
 
-COMMAND_GROUPS = (cli.cell, cli.run, cli.instruments, cli.replay, cli.notebook, cli.analyze, cli.label, cli.cyclers)
+COMMAND_GROUPS = (cli.cell, cli.run, cli.instruments, cli.replay, cli.notebook, cli.analyze, cli.label, cli.cyclers,
+                  cli.lab)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -55,6 +59,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="start the GUI, run the demo on the simulated bench, save a screenshot and exit")
     parser.add_argument("--self-check", action="store_true",
                         help="import every module, read every resource, open the pyvisa backends; exit 1 naming what is missing")
+    parser.add_argument("--lab", dest="desk_lab", metavar="URL",
+                        help="open a desk station on the lab store at URL (postgresql://ROLE@HOST:PORT/DB or "
+                             "service=NAME; the password comes from ~/.pgpass or a service file, never the URL): "
+                             "the Lab scope, Analysis and Outcomes, with no instruments. With --db, the notebook "
+                             "that caches runs fetched from the lab")
     parser.add_argument("--startup-time", action="store_true",
                         help="open the station, print 'ready' once the window is shown and the event loop idle, and exit "
                              "(benchmarks/bench_frozen_start.py times this)")
@@ -122,6 +131,38 @@ def run_gui(args, replay: tuple | None = None) -> int:
     return code
 
 
+def run_desk(args) -> int:
+    """The desk station (gui/desk_window.py) on the lab store at --lab: no station notebook
+    is opened; runs fetched for analysis go to a cache notebook (--db, or one in the user
+    data directory, one per lab store)."""
+    from lab.connection import LabError, check_no_password
+    try:
+        check_no_password(args.desk_lab)      # before any window: the URL is refused, not shown
+    except LabError as exc:
+        raise CliError(str(exc)) from None
+    if args.smoke or args.read_only:
+        raise CliError(f"{'--smoke' if args.smoke else '--read-only'} is for the station; the desk station "
+                       "(--lab) only reads the lab store")
+    check_display()
+    from PySide6 import QtWidgets
+    from gui.app import configure_application
+    app = QtWidgets.QApplication(sys.argv[:1])
+    configure_application(app)
+    from gui.desk_window import DeskWindow
+    window = DeskWindow(args.desk_lab, args.db)     # --db: the cache of fetched runs (else one per lab)
+    window.show()
+    if args.startup_time:
+        from gui.smoke import quit_when_ready
+        quit_when_ready(window)
+    code = app.exec()
+    window.shutdown()
+    window.close()
+    window.deleteLater()
+    app.processEvents()
+    del window
+    return code
+
+
 def write_label(request: cli.label.LabelRequest) -> int:
     """Draw a label (gui/label.py) into the requested PNG or PDF, with no window."""
     from PySide6 import QtGui
@@ -144,8 +185,13 @@ def main(argv: list[str] | None = None) -> int:
         if args.command is None and args.self_check:
             from gui.self_check import run
             return run()
+        if args.command is None and args.desk_lab is not None:
+            return run_desk(args)
         if args.command is None:
             return run_gui(args)
+        if args.desk_lab is not None:
+            raise CliError(f"--lab before a command opens the desk station; to read the lab with "
+                           f"{args.command}, give it after the command: {args.command} --lab URL")
         if args.command == "label":
             return write_label(cli.label.request(args))
         if args.command == "replay" and not args.headless:

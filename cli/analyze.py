@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from cli.common import CliError, clean_text, existing_notebook, finite_float, print_json, run_id, warn
+from cli.common import CliError, clean_text, existing_notebook, finite_float, print_json, warn
+from cli.lab_read import add_lab_option, resolve_run, run_ref
 
 ANALYSES = ("cycling", "eis", "gitt", "three-electrode", "shorts")
 ANALYSIS_CE_CONVENTIONS = ("discharge/charge", "charge/discharge")
@@ -21,7 +22,8 @@ def add_arguments(sub: argparse._SubParsersAction, common: argparse.ArgumentPars
     p.add_argument("source", nargs="?", type=Path,
                    help="a file: BDF or Neware CSV, EC-Lab .mpt; for eis a headerless f,Re,Im CSV, .mpt, .DTA or .z "
                         "(or use --db PATH --run ID)")
-    p.add_argument("--run", type=run_id, help="run id in the notebook given by --db")
+    p.add_argument("--run", type=run_ref, help="run id in the notebook given by --db (or the run's UUID); with --lab "
+                   "URL, the UUID of a run in the lab store")
     p.add_argument("--mass-mg", type=finite_float, help="active mass in mg (mAh/g); default: from the run's build")
     p.add_argument("--area-cm2", type=finite_float, help="cell area in cm2 (mAh/cm2, ohm cm2); default: from the build")
     p.add_argument("--thickness-um", type=finite_float,
@@ -52,6 +54,7 @@ def add_arguments(sub: argparse._SubParsersAction, common: argparse.ArgumentPars
                         "run engine ran, else chosen from the voltage trace (2.5-4.5 V: full; mV, following the "
                         "current: symmetric)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    add_lab_option(p)
     p.set_defaults(handler=handle)
 
 
@@ -100,6 +103,14 @@ def _option(args, name: str, build: dict, key: str | None = None):
 
 
 def handle(args: argparse.Namespace) -> int:
+    from notebook.ids import is_uuid
+    if args.lab is not None and args.run is None and args.source is not None and is_uuid(str(args.source)):
+        args.run, args.source = str(args.source).lower(), None      # `analyze cycling --lab URL UUID`
+    if args.lab is not None and args.source is not None:
+        raise CliError("give a file, or --lab URL --run UUID (not both)")
+    if args.lab is not None and args.run is None:
+        raise CliError("--lab URL needs --run UUID: the lab run to analyse (runs --lab URL lists them)")
+    resolve_run(args)           # a lab run: fetched into the cache notebook, read from there as any run
     if args.spectrum is not None and (args.kind != "eis" or args.run is None):
         raise CliError("--spectrum picks a spectrum of a notebook run: use it with eis --db PATH --run ID")
     if (args.all_spectra or args.drt) and args.kind != "eis":

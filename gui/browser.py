@@ -11,9 +11,15 @@ by another channel or an import by another process shows too).
 
 The details pane shows exactly what the current list has selected: one run, one build,
 or nothing (several runs, or a selection a filter removed). Its notes, tags and cell
-figures therefore always go to the row the operator sees selected."""
+figures therefore always go to the row the operator sees selected.
+
+A scope switch above the filters offers "This station" (the notebook, as above) and
+"Lab": every station's runs in the lab store (gui/lab_scope.py), enabled once the
+notebook knows its lab's URL. Lab runs opened for analysis or replay come out as
+`lab_analysis_requested` / `lab_replay_requested` with a local cache notebook's path."""
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 from PySide6 import QtCore, QtGui, QtWidgets
@@ -28,6 +34,7 @@ from notebook.export import FORMATS, SUFFIXES, export
 from notebook.formats import FormatError
 from notebook.importer import import_file
 from notebook.search import RunQuery, lists_state, local_day_bounds
+from notebook.station import lab_url
 
 ANY = ""
 EXPORT_TITLES = {"bdf-csv": "Run as BDF CSV…", "parquet": "Run as Parquet…", "eis-csv": "Spectra as CSV…",
@@ -126,10 +133,23 @@ class FilterBar(QtWidgets.QWidget):
 class NotebookBrowser(QtWidgets.QWidget):
     analysis_requested = QtCore.Signal(int)   # run id: the main window opens it in the analysis view
     replay_requested = QtCore.Signal(int)     # run id: the main window opens a replay window
+    lab_analysis_requested = QtCore.Signal(str, int)   # a lab run fetched: cache notebook path, run id there
+    lab_replay_requested = QtCore.Signal(str, int)
 
     def __init__(self, notebook: Notebook, parent: QtWidgets.QWidget | None = None):
         super().__init__(parent)
         self.notebook = notebook
+        self.lab: "LabScope | None" = None      # the Lab scope, made when first chosen
+        self.lab_author = None                    # who signs lab notes (a callable); None: the login name
+        self.scope_station = QtWidgets.QRadioButton("This station")
+        self.scope_lab = QtWidgets.QRadioButton("Lab")
+        self.scope_station.setChecked(True)
+        self.scope_note = ElidedLabel()
+        scope_row = QtWidgets.QHBoxLayout()
+        scope_row.addWidget(QtWidgets.QLabel("Scope"))
+        scope_row.addWidget(self.scope_station)
+        scope_row.addWidget(self.scope_lab)
+        scope_row.addWidget(self.scope_note, 1)
         self.filters = FilterBar()
         self.runs_model = RecordsModel(RUN_COLUMNS, self)
         self.builds_model = RecordsModel(BUILD_COLUMNS, self)
@@ -174,9 +194,17 @@ class NotebookBrowser(QtWidgets.QWidget):
         splitter.addWidget(self.right)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
+        station_page = QtWidgets.QWidget()
+        station_layout = QtWidgets.QVBoxLayout(station_page)
+        station_layout.setContentsMargins(0, 0, 0, 0)
+        station_layout.addWidget(self.filters)
+        station_layout.addWidget(splitter, 1)
+        self.scopes = QtWidgets.QStackedWidget()
+        self.scopes.addWidget(station_page)
         layout = QtWidgets.QVBoxLayout(self)
-        layout.addWidget(self.filters)
-        layout.addWidget(splitter, 1)
+        layout.addLayout(scope_row)
+        layout.addWidget(self.scopes, 1)
+        self.scope_lab.toggled.connect(lambda on: self.set_scope("lab" if on else "station"))
 
         self.filters.changed.connect(self.refresh)
         self.runs.selectionModel().selectionChanged.connect(self._selection_changed)
@@ -196,6 +224,59 @@ class NotebookBrowser(QtWidgets.QWidget):
         self._watch.timeout.connect(self.refresh_if_changed)
         self.refresh()
 
+    # -- scope --
+    def lab_url(self) -> str | None:
+        """The lab store this notebook syncs to, or None (also for a notebook opened
+        read-only from before schema v5, which has no station table)."""
+        try:
+            return lab_url(self.notebook.conn)
+        except sqlite3.OperationalError:
+            return None
+
+    def _update_scope_switch(self) -> None:
+        url = self.lab_url()
+        self.scope_lab.setEnabled(url is not None or self.lab is not None)
+        self.scope_lab.setToolTip("Every station's runs in the lab store" if url else
+                                  "Set the lab store's URL (Lab menu) to search every station's runs")
+        if self.lab is not None and url is not None and url != self.lab.url and self.scope() == "station":
+            self._drop_lab()       # the URL changed: the next Lab scope asks the new store
+
+    def scope(self) -> str:
+        return "lab" if self.scopes.currentIndex() == 1 else "station"
+
+    def set_scope(self, scope: str) -> bool:
+        """Show this station's notebook ("station") or every station's runs ("lab");
+        False if the notebook has no lab URL."""
+        if scope == "lab":
+            url = self.lab_url()
+            if url is None and self.lab is None:
+                self.scope_station.setChecked(True)
+                return False
+            if self.lab is None:
+                from gui.lab_scope import LabScope
+                self.lab = LabScope(url, self)
+                if self.lab_author is not None:
+                    self.lab.author = self.lab_author
+                self.lab.analysis_requested.connect(self.lab_analysis_requested)
+                self.lab.replay_requested.connect(self.lab_replay_requested)
+                self.scopes.addWidget(self.lab)
+            self.scopes.setCurrentWidget(self.lab)
+            from lab.connection import redact
+            self.scope_note.setText(f"lab store: {redact(self.lab.url)}")
+        else:
+            self.scopes.setCurrentIndex(0)
+            self.scope_note.setText("")
+        for button, on in ((self.scope_lab, scope == "lab"), (self.scope_station, scope != "lab")):
+            with QtCore.QSignalBlocker(button):
+                button.setChecked(on)
+        return True
+
+    def _drop_lab(self) -> None:
+        self.lab.close_reader()
+        self.scopes.removeWidget(self.lab)
+        self.lab.deleteLater()
+        self.lab = None
+
     @staticmethod
     def _table(model: RecordsModel, mode) -> QtWidgets.QTableView:
         table = QtWidgets.QTableView()
@@ -212,6 +293,7 @@ class NotebookBrowser(QtWidgets.QWidget):
         """Re-query both lists with the filters, keeping the selection where it still matches;
         the details pane follows (a selected row the filters removed is no longer shown)."""
         self._lists_state = lists_state(self.notebook.conn)
+        self._update_scope_switch()
         self.filters.set_vocabulary(self.notebook.vocabulary())
         query = self.filters.query()
         kept = self.selected_run_ids()

@@ -44,6 +44,11 @@ class CompareView(QtWidgets.QWidget):
             self._runs.append((label, notebook.samples(run_id)))
         self._draw()
 
+    def set_series(self, series: list[tuple[str, np.ndarray]]) -> None:
+        """Runs already read, each with its legend label (the Lab scope's, from any station)."""
+        self._runs = list(series)
+        self._draw()
+
     def labels(self) -> list[str]:
         return [label for label, _ in self._runs]
 

@@ -3,7 +3,8 @@ on the left (a drawer over the pages on a narrow window, gui/drawer.py); the bui
 wizard, the protocol editor, the channel overview with the
 selected channel's live monitor, and the analysis view as tabs on the right; the latched
 alarm banner floats over the top of every tab's page (gui/alarm_overlay.py) and the
-window comes to the front when an alarm arrives; the notebook path in the status bar.
+window comes to the front when an alarm arrives; the notebook path and the lab state
+(gui/lab_status.py) in the status bar.
 Runs go through a ChannelManager: up to 8 at once, one per channel.
 
 Acknowledging an alarm records who (the session's operator) and when; alarms nobody
@@ -33,6 +34,9 @@ from gui.alarm_overlay import AlarmBanner
 from gui.confirm import ask
 from gui.cycler_view import CyclerView
 from gui.drawer import SideDrawer
+from gui.lab_link import StationLink
+from gui.lab_outcomes import add_outcomes_tab
+from gui.lab_status import LabControls
 from gui.layout import ElidedLabel, PageTabs
 from gui.monitor import MonitorFeed, MonitorWidget
 from gui.overview import ChannelOverview, ChannelStatus
@@ -87,6 +91,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.cyclers = CyclerView(notebook)     # the lab's commercial cyclers, watched (gui/cycler_view.py)
         self.cyclers.operator = self.operator_name    # who linked a watched run to its build
         self.tabs.addTab(self.cyclers, "Cyclers")
+        self.outcomes = add_outcomes_tab(self)    # the Outcomes tab; lab runs to Analysis and replay (gui/lab_outcomes.py)
         self.replays: list = []   # open replay windows, closed with the station
         splitter = QtWidgets.QSplitter()
         right = QtWidgets.QWidget()
@@ -135,6 +140,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self._channels_timer.start()
         self.menuBar().addMenu(theme.view_menu(self.settings, self))
         self.menuBar().addMenu(self.cyclers.menu(self))
+        # the lab store: the sync worker's thread, its state in the status bar, the Lab menu (gui/lab_status.py)
+        self.lab = StationLink(notebook)
+        self.lab_controls = LabControls(self, self.lab)
+        self.lab.start()
         self.cyclers.show_me.connect(lambda: self.tabs.setCurrentWidget(self.cyclers))
         # glove mode: a page built since the last theme change gets its large rows and drag-scrolling
         self.tabs.currentChanged.connect(lambda _index: theme.adapt_tree(self.tabs.currentWidget()))
@@ -412,6 +421,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.replays.clear()
         self.monitor.detach()
         self.analysis.shutdown()
+        self.lab_controls.shutdown()    # the sync thread ends before the notebook closes, waiting seconds at most
+        if self.browser.lab is not None:
+            self.browser.lab.close_reader()     # the Lab scope's connection (closed on a thread of its own)
 
     def confirm_close(self) -> bool:
         """True if nothing is going and no alarm waits, or the operator says close anyway."""

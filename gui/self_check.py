@@ -159,6 +159,25 @@ def check_visa() -> list[str]:
     return problems
 
 
+def check_lab_driver() -> list[str]:
+    """The lab store's driver runs on the libpq that psycopg-binary bundles. Without that
+    binding psycopg would quietly fall back to a system libpq (or fail only at the first sync)."""
+    import psycopg
+    problems = []
+    if psycopg.pq.__impl__ != "binary":
+        problems.append(f"psycopg uses its '{psycopg.pq.__impl__}' libpq binding, not the bundled one "
+                        "(psycopg_binary and psycopg_binary.libs are missing)")
+    version = psycopg.pq.version()
+    if version < 100000:  # libpq numbers its versions major * 10000 + minor since 10
+        problems.append(f"psycopg reports libpq version {version}")
+    return problems
+
+
+def lab_driver_versions() -> str:
+    import psycopg
+    return f"psycopg {psycopg.__version__}, libpq {psycopg.pq.version_pretty(psycopg.pq.version())} ({psycopg.pq.__impl__})"
+
+
 def check_qt() -> list[str]:
     """The icon renders and the platform plugins a desktop needs are in the build."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -190,6 +209,7 @@ def run() -> int:
          lambda: check_imports(expected["modules"], expected["imports"])),
         (f"{len(expected['resources'])} resource files", lambda: check_resources(expected["resources"])),
         ("pyvisa backends @py and @sim", check_visa),
+        ("lab store driver psycopg and its libpq", check_lab_driver),
         ("Qt platform plugins and icon", check_qt),
     ]
     problems = []
@@ -203,6 +223,7 @@ def run() -> int:
     if not problems:  # gui.app needs numpy and Qt, which the checks above have proven importable
         from gui.app import data_dir, settings_path
         print(f"notebook and settings: {data_dir()} (settings file {settings_path().name})")
+        print(f"lab store driver: {lab_driver_versions()}")
     for problem in problems:
         print(f"  missing: {problem}")
     print("self-check passed" if not problems else f"self-check failed: {len(problems)} problem(s)")

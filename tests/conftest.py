@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from pgserver import lab_store, pg_database, pg_server, two_stations  # noqa: F401  (a throwaway PostgreSQL server: tests/pgserver.py)
+
 # Before anything imports Qt: tests never need a display.
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
 # Nothing a test does lands in the tester's own notebook or settings (platformdirs and

@@ -9,15 +9,17 @@ import sys
 from conftest import ROOT
 
 QT = {"PySide6", "pyqtgraph", "shiboken6"}
-OURS = {"cell", "instruments", "acquisition", "notebook", "analysis", "gui", "resources", "cli", "main"}
+OURS = {"cell", "instruments", "acquisition", "notebook", "analysis", "lab", "gui", "resources", "cli", "main"}
 ALLOWED = {  # package -> packages of ours it may import (resources is shared data)
     "cell": {"resources"},
     "instruments": {"cell", "resources"},
     "acquisition": {"cell", "instruments", "analysis", "notebook", "resources"},
     "notebook": {"cell", "analysis", "resources"},   # analysis: the charge rule and counter check, pure functions
     "analysis": set(),
+    # the lab store: what the notebook holds, and the analysis that gives each run's outcome figures
+    "lab": {"cell", "notebook", "analysis", "resources"},
     # the command line: gui only for gui.analysis_runs, the Qt-free loader the analysis view shares
-    "cli": {"cell", "instruments", "acquisition", "notebook", "analysis", "gui", "resources"},
+    "cli": {"cell", "instruments", "acquisition", "notebook", "analysis", "lab", "gui", "resources"},
 }
 
 
@@ -59,7 +61,7 @@ def test_packages_keep_their_import_boundaries():
 def test_headless_packages_load_without_qt():
     code = ("import sys, acquisition.engine, acquisition.session, notebook.writer, analysis.plating, "
             "analysis.shorts, instruments.bench, cell, cli.analyze, cli.cell, cli.instruments, cli.notebook, "
-            "cli.replay, cli.run, gui.analysis_runs\n"
+            "cli.replay, cli.run, gui.analysis_runs, lab.sync, lab.query, lab.fetch, lab.outcomes, cli.lab\n"
             "leaked = [m for m in sys.modules if m.split('.')[0] in ('PySide6', 'pyqtgraph')]\n"
             "assert not leaked, leaked\n")
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)

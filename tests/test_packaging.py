@@ -31,16 +31,35 @@ def load(path: Path):
     return module
 
 
+# What the analysis finds on a Linux build machine, in PyInstaller's (dest, source, kind) form
+# (sources that exist nowhere, so build.spec strips none of them): what the spec must keep
+# and what it leaves to the system or replaces.
+FOUND_BINARIES = {
+    "kept": ["libQt6Core.so.6", "libsqlite3.so.0", "libglib-2.0.so.0", "libzstd.so.1", "libbz2.so.1.0",
+             "psycopg_binary.libs/libpq-e9b5c9ac.so.5.18", "psycopg_binary.libs/libssl-6a9b88ec.so.3",
+             "psycopg_binary.libs/libcrypto-3a0647ea.so.3", "psycopg_binary.libs/libgssapi_krb5-923083ce.so.2.2",
+             "psycopg_binary.libs/libcom_err-2abe824b.so.2.1", "numpy.libs/libgfortran-040039e1-0352e75f.so.5.0.0"],
+    "left out": ["libstdc++.so.6", "libgcc_s.so.1", "libz.so.1", "libX11.so.6", "libX11-xcb.so.1", "libXau.so.6",
+                 "libfontconfig.so.1", "libfreetype.so.6", "libpng16.so.16", "libexpat.so.1", "libcups.so.2",
+                 "libgssapi_krb5.so.2", "libcom_err.so.2", "libssl.so.3", "libcrypto.so.3"],
+}
+FOUND_DATAS = ["pyqtgraph/icons/peegee/peegee_512px.png", "pyqtgraph/icons/auto.png",
+               "PySide6/Qt/translations/qt_de.qm", "pyqtgraph/colors/maps/CET-L1.csv"]
+
+
 @pytest.fixture(scope="module")
 def spec_run(tmp_path_factory):
-    """build.spec executed with PyInstaller's build steps replaced by recorders."""
+    """build.spec executed with PyInstaller's build steps replaced by recorders; COLLECT
+    writes a one-byte file for each binary and data file it is given."""
     tmp = tmp_path_factory.mktemp("spec")
     seen = {"exe": []}
 
     class Analysis:
         def __init__(self, scripts, **options):
             seen["scripts"], seen["analysis"] = scripts, options
-            self.datas, self.binaries, self.pure, self.scripts = [], [], [], []
+            self.datas = [(dest, f"/found/{dest}", "DATA") for dest in FOUND_DATAS]
+            self.binaries = [(dest, f"/found/{dest}", "BINARY") for kind in FOUND_BINARIES.values() for dest in kind]
+            self.pure, self.scripts = [], []
 
     def exe(*args, **options):
         seen["exe"].append(options)
@@ -48,7 +67,12 @@ def spec_run(tmp_path_factory):
 
     def collect(*args, name):
         seen["collect"] = args
-        (tmp / "dist" / name).mkdir(parents=True)
+        internal = tmp / "dist" / name / "_internal"
+        internal.mkdir(parents=True)
+        for toc in args[1:]:
+            for dest, _, _ in toc:
+                (internal / dest).parent.mkdir(parents=True, exist_ok=True)
+                (internal / dest).write_bytes(b"x")
 
     namespace = {"SPECPATH": str(ROOT), "workpath": str(tmp / "build"), "DISTPATH": str(tmp / "dist"),
                  "Analysis": Analysis, "PYZ": lambda *a, **k: "pyz", "EXE": exe, "COLLECT": collect}
@@ -85,6 +109,70 @@ def test_the_spec_excludes_other_bindings_but_no_qt_module_the_station_uses(spec
     assert not excludes & {"PySide6", "PySide6.QtCore", "PySide6.QtGui", "PySide6.QtWidgets", "PySide6.QtSvg",
                            "PySide6.QtOpenGLWidgets", "pyvisa", "pyvisa_py", "pyvisa_sim", "yaml", "scipy"}
     assert str(PACKAGING / "hooks") in spec_run[0]["analysis"]["hookspath"]
+
+
+def test_the_spec_bundles_psycopg_on_its_own_libpq_with_its_licence(spec_run):
+    options = spec_run[0]["analysis"]
+    assert {"psycopg_binary", "psycopg_binary.pq", "psycopg_binary._psycopg"} <= set(options["hiddenimports"])
+    # psycopg_binary imports ssl: leaving it out makes psycopg fail to import (the frozen self-check caught it)
+    assert not {"psycopg", "psycopg_binary", "ssl", "_ssl"} & set(options["excludes"])
+    assert options["module_collection_mode"] == {"psycopg": "pyc"}  # LGPL: replaceable files, not the archive
+    licences = {Path(src).name for src, _ in options["datas"]}
+    assert {"psycopg-3.3.9.dist-info", "psycopg_binary-3.3.9.dist-info"} <= licences
+
+
+def test_the_spec_leaves_highs_out_behind_a_placeholder(spec_run):
+    options = spec_run[0]["analysis"]
+    assert {"scipy.optimize._highspy._core", "scipy.optimize._highspy._highs_options"} <= set(options["excludes"])
+    assert str(PACKAGING / "rthook_scipy_highs.py") in options["runtime_hooks"]
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the system libraries left out are Linux ones")
+def test_linux_build_leaves_desktop_libraries_to_the_system_and_keeps_one_openssl(spec_run):
+    _, tmp = spec_run
+    internal = tmp / "dist" / "solidstack" / "_internal"
+    collected = {p.relative_to(internal).as_posix() for p in internal.rglob("*") if p.is_file() and not p.is_symlink()}
+    assert set(FOUND_BINARIES["kept"]) <= collected
+    assert not set(FOUND_BINARIES["left out"]) & collected
+    # Python's _ssl finds psycopg-binary's OpenSSL under the names it links
+    assert os.readlink(internal / "libssl.so.3") == "psycopg_binary.libs/libssl-6a9b88ec.so.3"
+    assert os.readlink(internal / "libcrypto.so.3") == "psycopg_binary.libs/libcrypto-3a0647ea.so.3"
+    assert (internal / "libssl.so.3").resolve() == (internal / "psycopg_binary.libs/libssl-6a9b88ec.so.3").resolve()
+    assert {"pyqtgraph/icons/auto.png", "pyqtgraph/colors/maps/CET-L1.csv"} <= collected
+    assert not {"pyqtgraph/icons/peegee/peegee_512px.png", "PySide6/Qt/translations/qt_de.qm"} & collected
+
+
+def test_scipy_fits_with_the_highs_placeholder_and_linprog_says_it_is_left_out():
+    # a fresh interpreter, as in the packaged build: the hook runs before scipy is imported
+    code = f"""
+import runpy, sys
+runpy.run_path({str(PACKAGING / "rthook_scipy_highs.py")!r})
+import numpy as np
+import scipy.interpolate, scipy.ndimage, scipy.signal, scipy.stats
+from scipy.optimize import least_squares, linprog, milp, nnls
+a = np.array([[1.0, 0.0], [0.0, 2.0], [1.0, 1.0]])
+x, _ = nnls(a, a @ np.array([0.5, 1.5]))
+t = np.arange(6.0)
+fit = least_squares(lambda p: p[0] * t + p[1] - (2.0 * t + 1.0), [0.0, 0.0])
+refusals = []
+for call in (lambda: linprog([1, 1], A_ub=[[-1, -1]], b_ub=[-1]), lambda: milp([1, 1])):
+    try:
+        call()
+        refusals.append("ran")
+    except ImportError as exc:
+        refusals.append(str(exc))
+print(type(sys.modules["scipy.optimize._highspy._core"]).__name__)
+print(*np.round(x, 9), *np.round(fit.x, 9))
+print(*refusals, sep=chr(10))
+"""
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    kind, numbers, *refusals = result.stdout.strip().splitlines()
+    assert kind == "_LeftOut"
+    # nnls recovers the exact non-negative solution; the line fit gives slope 2, intercept 1
+    assert [float(v) for v in numbers.split()] == [0.5, 1.5, 2.0, 1.0]
+    assert len(refusals) == 2
+    assert all("HiGHS solver (scipy.optimize.linprog, milp) is not in this build" in r for r in refusals), refusals
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="the console link is how the Linux build avoids a second copy")
@@ -151,9 +239,20 @@ def test_self_check_passes_from_source_and_reports_the_data_directory(tmp_path):
     result = subprocess.run([sys.executable, str(ROOT / "main.py"), "--self-check"], cwd=ROOT, capture_output=True,
                             text=True, timeout=180, env=dict(os.environ, XDG_DATA_HOME=str(tmp_path)))
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.count("\nok    ") == 4 and "self-check passed" in result.stdout
+    assert result.stdout.count("\nok    ") == 5 and "self-check passed" in result.stdout
+    assert "ok    lab store driver psycopg and its libpq" in result.stdout
+    assert "lab store driver: psycopg 3.3.9, libpq 1" in result.stdout and "(binary)" in result.stdout
     if sys.platform == "linux":
         assert f"notebook and settings: {tmp_path / 'SolidStack'}" in result.stdout
+
+
+def test_self_check_fails_without_the_bundled_libpq(monkeypatch):
+    import psycopg
+    assert self_check.check_lab_driver() == []
+    # what a build without psycopg_binary would load: psycopg's ctypes binding on a system libpq
+    monkeypatch.setattr(psycopg.pq, "__impl__", "python")
+    problems = self_check.check_lab_driver()
+    assert len(problems) == 1 and "'python' libpq binding, not the bundled one" in problems[0]
 
 
 def test_self_check_names_what_is_missing():

@@ -178,7 +178,7 @@ def test_every_page_fits(station, size):
     found = fit_check.station_problems(station, QtCore.QSize(*size), seen=seen)
     assert found == []
     # it did look: every tab, every builder step, and the actions that must show
-    assert len(seen["pages"]) == 9 and seen["controls"] > 100
+    assert len(seen["pages"]) == 10 and seen["controls"] > 100
     assert {"◀ Back", "Next ▶", "Pause", "Stop run…", "Acknowledge channel 1"} <= seen["primary"]
     assert any(text.startswith("Start run") for text in seen["primary"])
 
@@ -236,7 +236,7 @@ def test_the_station_fits_a_real_screen(size, scale, glove_on, tmp_path):
     checked = next(line for line in result.stderr.splitlines() if line.startswith("checked:"))
     width, height = (int(v) for v in size.split("x"))
     assert f"screen {size} dpr {scale}; glove {'on' if glove_on else 'off'}" in checked
-    assert "9 pages" in checked and "Acknowledge channel 1" in checked and "Next ▶" in checked
+    assert "10 pages" in checked and "Acknowledge channel 1" in checked and "Next ▶" in checked
     window = checked.split("window ")[1].split(";")[0]
     shown_w, shown_h = (int(v) for v in window.split("x"))
     # maximised on a small screen, the preferred size on a large one; never more than the screen
