@@ -38,7 +38,7 @@ from analysis.shorts import SoftShortDetector, SoftShortSettings, SuddenDropDete
 from cell import empty_stack
 from instruments.cyclers.base import (ENDED, FAULT, FINISHED, PAUSED, RUNNING, STOPPED, ChannelInfo, CyclerClient,
                                       CyclerError)
-from notebook.basis import IMPORTED_TEMPLATE, describes_cell
+from notebook.basis import IMPORTED_TEMPLATE, add_provenance, describes_cell
 from notebook.importer import step_summaries
 from notebook.jsontext import dumps
 from notebook.samples import empty_samples
@@ -434,9 +434,10 @@ class CyclerWatch:
         writer.finish(status, message)
         if ch.detectors and ch.detector_note and "detectors" not in ch.provenance:
             # chosen from the trace after the run row was written: kept, so replay judges alike
-            ch.provenance.update(detectors=describe(ch.detectors), detector_choice=ch.detector_note)
-            with Notebook(self.notebook_path) as nb, nb.conn:
-                nb.conn.execute("UPDATE runs SET provenance_json = ? WHERE id = ?", (dumps(ch.provenance), ch.run_id))
+            # added to the row as it is now: figures given to the run in the browser meanwhile stay
+            with Notebook(self.notebook_path) as nb:
+                ch.provenance = add_provenance(nb, ch.run_id, detectors=describe(ch.detectors),
+                                               detector_choice=ch.detector_note)
         for listener in ch.listeners:
             listener.on_status(status, message)
 

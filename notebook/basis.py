@@ -16,7 +16,7 @@ import sqlite3
 
 from cell import Stack
 from notebook.errors import NotebookError
-from notebook.jsontext import dumps
+from notebook.jsontext import dumps, loads_stored
 from notebook.store import Notebook, locked, locked_error, utc_now
 
 IMPORTED_TEMPLATE = "imported"   # the template name of the build an import makes for a file
@@ -73,6 +73,25 @@ def _write(nb: Notebook, run_id: int, what: str, sql: str, params: tuple) -> Non
         if locked(exc):
             raise locked_error(nb.path, f"run {run_id} was not {what} (nothing was changed)") from None
         raise NotebookError(f"run {run_id} of {nb.path} was not {what}: {exc}; nothing was changed") from None
+
+
+def add_provenance(nb: Notebook, run_id: int, **entries) -> dict:
+    """Add `entries` to run `run_id`'s provenance as the run row holds it now, read and
+    written in one write transaction: what another program added meanwhile (figures given
+    in the browser to a run being watched) stays. Returns the provenance stored."""
+    try:
+        with nb.conn:
+            nb.conn.execute("BEGIN IMMEDIATE")
+            row = nb.conn.execute("SELECT provenance_json FROM runs WHERE id = ?", (run_id,)).fetchone()
+            if row is None:
+                raise NotebookError(f"no run {run_id} in {nb.path}")
+            provenance = {**loads_stored(row[0], f"run {run_id}'s provenance", {}), **entries}
+            nb.conn.execute("UPDATE runs SET provenance_json = ? WHERE id = ?", (dumps(provenance), run_id))
+    except sqlite3.Error as exc:
+        if locked(exc):
+            raise locked_error(nb.path, f"run {run_id}'s provenance was not added to (nothing was changed)") from None
+        raise
+    return provenance
 
 
 def link_build(nb: Notebook, run_id: int, build_id: int) -> None:

@@ -21,7 +21,7 @@ from analysis.short_report import short_report
 from conftest import ROOT, TEST_DATA
 from gui.analysis_runs import analyses_for, compute, load_run, tables
 from notebook import Notebook, NotebookError
-from notebook.basis import IMPORTED_TEMPLATE, give_figures, link_build
+from notebook.basis import IMPORTED_TEMPLATE, add_provenance, give_figures, link_build
 from notebook.formats import read_any
 from notebook.importer import import_file
 
@@ -367,3 +367,20 @@ def test_the_runs_listing_gives_no_area_for_an_imported_run(db_path, imported):
     result = main("runs", "--db", db_path, "--json")
     assert result.returncode == 0, result.stderr
     assert [r["area_cm2"] for r in strict_json(result.stdout)] == [None, None]
+
+
+def test_provenance_added_at_a_watchs_end_keeps_figures_given_meanwhile(db_path, imported):
+    """A watcher adds its detectors to a run's provenance when the run ends; figures an
+    operator gave the run in the browser while it ran stay (the row is read and written in
+    one transaction, never overwritten from the watcher's copy)."""
+    run_id = imported["neware"]
+    with Notebook(db_path) as watcher, Notebook(db_path) as browser:
+        at_start = watcher.provenance(run_id)
+        give_figures(browser, run_id, area_cm2=1.54)
+        stored = add_provenance(watcher, run_id, detectors=["soft_short"], detector_choice="from the trace")
+    with Notebook(db_path) as nb:
+        now = nb.provenance(run_id)
+    assert now == stored and now["cell_basis"]["area_cm2"] == 1.54 and now["detectors"] == ["soft_short"]
+    assert {key: now[key] for key in at_start} == at_start
+    with Notebook(db_path) as nb, pytest.raises(NotebookError, match="no run 999"):
+        add_provenance(nb, 999, detectors=[])
