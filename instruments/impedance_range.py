@@ -162,14 +162,41 @@ def plan_step(capability: ImpedanceCapability, step) -> SweepPlan:
     return plan_sweep(capability, step.f_start_hz, step.f_stop_hz, step.points, amplitude, bias, mode)
 
 
+def check_rest_bias(capability: ImpedanceCapability, step, window: tuple[float, float] | None) -> None:
+    """LimitError when `step` biases its sweep at the rest voltage (potentiostatically) and
+    the cell's whole rest `window` (V) lies beyond the analyser's DC bias: every such sweep
+    would be skipped, so the run is refused before it starts."""
+    if not getattr(step, "bias_at_rest", False) or getattr(step, "mode", POTENTIOSTATIC) != POTENTIOSTATIC:
+        return
+    bias = capability.ranges(POTENTIOSTATIC)[1]
+    if window is None or bias is None or (window[1] >= bias[0] and window[0] <= bias[1]):
+        return
+    raise LimitError(f"its sweeps are biased at the rest voltage, which lies between {window[0]:g} and "
+                     f"{window[1]:g} V in this protocol, beyond the {capability.model}'s DC bias of "
+                     f"{bias[0]:g}..{bias[1]:g} V: every sweep would be skipped. Sweep galvanostatically "
+                     "(no DC bias), or use an analyser whose bias reaches it")
+
+
 def clip_notes(capability: ImpedanceCapability, steps) -> list[str]:
     """The clipping notes of the distinct sweeps among `steps` (EIS steps; others are
     skipped), in order; LimitError, one line naming the step, for a sweep the analyser
-    cannot make at all."""
+    cannot make at all (nor, biased at rest, at the rest voltages the protocol gives)."""
     notes, seen = [], set()
+    # where the cell rests, at the widest: between the lower cut-off of the last discharge
+    # and the upper cut-off of the last charge (it relaxes up from the one, down from the other)
+    low = high = None
     for index, step in enumerate(steps):
         if not hasattr(step, "f_start_hz"):
+            current = getattr(step, "current_a", 0.0)
+            if current < 0 and getattr(step, "v_min", None) is not None:
+                low = step.v_min
+            elif current > 0 and getattr(step, "v_max", None) is not None:
+                high = step.v_max
             continue
+        try:
+            check_rest_bias(capability, step, (low, high) if low is not None and high is not None else None)
+        except LimitError as exc:
+            raise LimitError(f"step {index} ({step.label}): {exc}") from None
         key = (step.f_start_hz, step.f_stop_hz, step.points, *step_drive(step))
         if key in seen:
             continue

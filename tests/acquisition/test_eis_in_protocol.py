@@ -274,32 +274,33 @@ def test_interfacial_resistance_rises_as_the_capacity_fades(eis_run, full_agc):
 
 
 def test_galvanostatic_sweeps_measure_a_full_cell_on_the_im3590(tmp_path, full_agc):
-    """The IM3590 cannot hold 3.7 V of bias (its range is +-2.5 V), so a potentiostatic sweep
-    at the rest voltage is skipped with a warning; driven by current at rest it measures."""
+    """The IM3590 cannot hold a full cell's rest voltage (its bias is +-2.5 V; the cell rests
+    between its 2.6 V and 4.25 V cut-offs), so potentiostatic sweeps at rest are refused before
+    the run starts, with nothing saved; driven by current at rest it measures."""
     from acquisition.session import prepare_run
     from instruments.sim.full_cell import r_cathode_ohm_cm2
     from notebook import Notebook
     nb = Notebook(tmp_path / "nb.sqlite")
-    for mode in ("potentiostatic", "galvanostatic"):
-        protocol = preset("cycling-c3-500-eis", cycles=4, eis_every=2, eis_mode=mode)
-        session = prepare_run(nb, full_agc, protocol, speed="max", seed=0, impedance="im3590")
-        try:
-            session.engine.run()
-        finally:
-            session.close()
-        run_id, switch = session.engine.run_id, session.engine.bench.emulators["switch"]
-        assert session.engine.status == "completed" and switch.violations == []
-        kinds = [e["kind"] for e in nb.events(run_id)]
-        spectra = nb.spectra(run_id)
-        if mode == "potentiostatic":
-            assert kinds.count("eis_skipped") == 2 and spectra == []
-        else:
-            assert "eis_skipped" not in kinds
-            assert [s["cycle"] for s in spectra] == [2, 4]
-            # Clipped to the IM3590's 200 kHz; near its low end the cathode arc's real part
-            # approaches bulk + anode contact + R_ct of the cycles completed (the model's rule).
-            assert all(s["freq_hz"].max() == pytest.approx(200e3) for s in spectra)
-            low = [s["z"][np.argmin(s["freq_hz"])].real for s in spectra]
-            expected = [40e-4 / 0.6e-3 + 0.58 + r_cathode_ohm_cm2(s["cycle"] - 1) for s in spectra]
-            assert low == pytest.approx(expected, rel=0.05)
+    refused = preset("cycling-c3-500-eis", cycles=4, eis_every=2, eis_mode="potentiostatic")
+    with pytest.raises(ValueError, match=r"rest voltage, which lies between 2\.6 and 4\.25 V .* Hioki IM3590's DC "
+                                         r"bias of -2\.5\.\.2\.5 V: every sweep would be skipped\. Sweep galvanostatically"):
+        prepare_run(nb, full_agc, refused, speed="max", seed=0, impedance="im3590")
+    assert nb.builds() == [] and nb.runs() == []
+    protocol = preset("cycling-c3-500-eis", cycles=4, eis_every=2, eis_mode="galvanostatic")
+    session = prepare_run(nb, full_agc, protocol, speed="max", seed=0, impedance="im3590")
+    try:
+        session.engine.run()
+    finally:
+        session.close()
+    run_id, switch = session.engine.run_id, session.engine.bench.emulators["switch"]
+    assert session.engine.status == "completed" and switch.violations == []
+    assert "eis_skipped" not in [e["kind"] for e in nb.events(run_id)]
+    spectra = nb.spectra(run_id)
+    assert [s["cycle"] for s in spectra] == [2, 4]
+    # Clipped to the IM3590's 200 kHz; near its low end the cathode arc's real part
+    # approaches bulk + anode contact + R_ct of the cycles completed (the model's rule).
+    assert all(s["freq_hz"].max() == pytest.approx(200e3) for s in spectra)
+    low = [s["z"][np.argmin(s["freq_hz"])].real for s in spectra]
+    expected = [40e-4 / 0.6e-3 + 0.58 + r_cathode_ohm_cm2(s["cycle"] - 1) for s in spectra]
+    assert low == pytest.approx(expected, rel=0.05)
     nb.close()

@@ -9,7 +9,7 @@ import pytest
 
 from instruments.errors import LimitError
 from instruments.hioki_im3590 import HiokiIM3590
-from instruments.impedance_range import GALVANOSTATIC, hz, plan_sweep
+from instruments.impedance_range import GALVANOSTATIC, clip_notes, hz, plan_sweep
 from instruments.keysight_e4990a import KeysightE4990A
 from instruments.solartron_1260 import Solartron1260
 
@@ -73,3 +73,22 @@ def test_frequencies_read_as_people_write_them():
     assert [hz(v) for v in (10e-6, 1e-3, 0.05, 0.1, 20.0, 200e3, 32e6)] == [
         "10 µHz", "1 mHz", "50 mHz", "0.1 Hz", "20 Hz", "200 kHz", "32 MHz"]
     assert math.isclose(plan_sweep(IM3590, 200e3, 1e-3, 81, 0.01).points, 81)   # exactly its span: as asked
+
+
+def test_a_sweep_biased_at_rest_is_refused_only_when_the_whole_rest_window_is_beyond_the_bias():
+    from acquisition.protocol import CurrentStep, EisStep
+    im3590 = HiokiIM3590.CAPABILITY          # DC bias -2.5..2.5 V
+    sweep = EisStep("eis", 100e3, 1.0, 30, 0.01, cycle=1, bias_at_rest=True)
+
+    def cycled(v_min, v_max):
+        return [CurrentStep("charge", 1e-3, 3600, 1, 10, v_max=v_max), CurrentStep("discharge", -1e-3, 3600, 1, 10,
+                                                                                  v_min=v_min), sweep]
+    with pytest.raises(LimitError, match=r"step 2 \(eis\): .* between 2\.6 and 4\.25 V .* -2\.5\.\.2\.5 V"):
+        clip_notes(im3590, cycled(2.6, 4.25))
+    assert clip_notes(im3590, cycled(-0.5, 0.5)) == []          # Li | Li: rests near 0 V
+    assert clip_notes(im3590, cycled(2.0, 4.25)) == []          # may rest within reach: measured, or skipped then
+    assert clip_notes(im3590, [sweep]) == []                    # no cut-offs before it: judged when it runs
+    galvanostatic = EisStep("eis", 100e3, 1.0, 30, 0.0, cycle=1, mode="galvanostatic", amplitude_a=1e-4,
+                            bias_at_rest=True)
+    assert clip_notes(im3590, cycled(2.6, 4.25)[:2] + [galvanostatic]) == []
+    assert clip_notes(Solartron1260.CAPABILITY, cycled(2.6, 4.25)) == []     # its bias reaches +-40.95 V
