@@ -200,6 +200,11 @@ def main(argv: list[str] | None = None) -> int:
     except CliError as exc:
         print(f"error: {clean_text(exc, one_line=True)}", file=sys.stderr)   # messages quote files and names
         return 2
+    except BrokenPipeError:
+        # the reader of our output went away (`... --json | head`): not an error of ours; stdout
+        # goes to devnull so that Python's flush at exit does not raise again
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

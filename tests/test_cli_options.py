@@ -227,3 +227,13 @@ def test_runs_prints_names_without_control_characters(tmp_path):
     assert not any(c in result.stdout for c in "\x1b\x07\r\x9b\x00")
     listed = json.loads(main("runs", "--db", target, "--json").stdout)      # JSON keeps the name, escaped
     assert listed[0]["build_name"] == HOSTILE
+
+
+def test_a_reader_that_stops_reading_is_no_error(tmp_path):
+    """`... --json | head`: the pipe closes before the command writes; it ends quietly (exit 0,
+    no traceback), as a command-line tool should."""
+    proc = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "cell", "sym-agc", "--json"], cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()                 # long before the interpreter has started and printed
+    err = proc.stderr.read().decode()
+    assert proc.wait(60) == 0 and "Traceback" not in err and "BrokenPipe" not in err, err
