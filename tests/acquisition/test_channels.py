@@ -87,9 +87,9 @@ def short_protocol():
 
 
 def recorded(nb, channel):
-    """(samples as bytes, events without their run id and wall-clock time) of a channel's run."""
+    """(samples as bytes, events without their run id, uuid and wall-clock time) of a channel's run."""
     run_id = channel.session.engine.run_id
-    events = [{k: v for k, v in e.items() if k not in ("run_id", "event_id", "id", "wall_utc", "created_utc")}
+    events = [{k: v for k, v in e.items() if k not in ("run_id", "event_id", "id", "uuid", "wall_utc", "created_utc")}
               for e in nb.events(run_id)]
     return nb.samples(run_id).tobytes(), events, channel.state
 
