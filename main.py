@@ -117,17 +117,23 @@ def run_gui(args, replay: tuple | None = None) -> int:
     if args.smoke:
         from gui.smoke import schedule_smoke
         schedule_smoke(window, args.smoke)
-    if args.startup_time:
+    code = exec_window(app, window, args.startup_time)
+    del window
+    notebook.close()      # last: after acquisition and widgets
+    return code
+
+
+def exec_window(app, window, startup_time: bool) -> int:
+    """The event loop on `window` (with --startup-time, quit once it is ready), then its
+    tear-down in a fixed order: acquisition and lab threads first (shutdown), then widgets."""
+    if startup_time:
         from gui.smoke import quit_when_ready
         quit_when_ready(window)
     code = app.exec()
-    # Tear down in a fixed order: acquisition first, then widgets, then the notebook.
     window.shutdown()
     window.close()
     window.deleteLater()
     app.processEvents()
-    del window
-    notebook.close()
     return code
 
 
@@ -151,16 +157,7 @@ def run_desk(args) -> int:
     from gui.desk_window import DeskWindow
     window = DeskWindow(args.desk_lab, args.db)     # --db: the cache of fetched runs (else one per lab)
     window.show()
-    if args.startup_time:
-        from gui.smoke import quit_when_ready
-        quit_when_ready(window)
-    code = app.exec()
-    window.shutdown()
-    window.close()
-    window.deleteLater()
-    app.processEvents()
-    del window
-    return code
+    return exec_window(app, window, args.startup_time)
 
 
 def write_label(request: cli.label.LabelRequest) -> int:
