@@ -12,15 +12,15 @@ message names the store without any password.
 from __future__ import annotations
 
 import threading
-import uuid as uuid_module
 from collections.abc import Callable, Iterable
 from dataclasses import fields
-from decimal import Decimal
 from datetime import datetime, timedelta, timezone
 from typing import Any, TypeVar
 
 import numpy as np
 import psycopg
+from psycopg.types.numeric import FloatLoader
+from psycopg.types.string import TextLoader
 
 from lab.connection import LabError, check_no_password, connect, describe, redact
 from lab.schema import STATION_GROUP, check_version
@@ -39,13 +39,6 @@ def check_uuid(text: object, what: str = "run") -> str:
     if not is_uuid(text):
         raise LabError(f"{str(text)[:80]!r} is not a {what} UUID (like 0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b)")
     return str(text).lower()
-
-
-def plain(row: dict) -> dict:
-    """A row with UUIDs as text and numerics as floats (JSON and pandas want those, not
-    uuid.UUID or Decimal)."""
-    return {key: str(value) if isinstance(value, uuid_module.UUID) else float(value) if isinstance(value, Decimal)
-            else value for key, value in row.items()}
 
 
 def utc_now() -> str:
@@ -139,6 +132,12 @@ class LabReader:
             raise TypeError(f"unknown run criteria: {', '.join(sorted(unknown))}")
         q = query or RunQuery(**{k: ("" if v is None and k not in ("since", "until") else v)
                                  for k, v in criteria.items()})
+        if limit is not None and limit < 1:
+            raise LabError(f"a search limit must be 1 or more, got {limit}")
+        # The runs are picked from the base tables first (each criterion a set of run or build
+        # uuids an index or one scan finds), sorted and cut to the page; only then are the
+        # view's columns (layers, tags, counts, outcomes) worked out, for the page's rows alone.
+        # Each criterion matches exactly what the same test on the lab_runs row would.
         where, params = [], []
         if q.since is not None:
             where.append("r.started_utc >= %s")
@@ -147,54 +146,59 @@ class LabReader:
             until = q.until if isinstance(q.until, datetime) else q.until + timedelta(days=1)
             where.append("r.started_utc < %s")      # ISO text sorts as time: before the next day
             params.append(_utc_text(until))
-        for column, value in (("operator", q.operator), ("template", q.template), ("status", q.status)):
+        if q.status:
+            where.append("r.status = %s")
+            params.append(q.status)
+        build = []
+        for column, value in (("operator", q.operator), ("template", q.template)):
             if value:
-                where.append(f"r.{column} = %s")
+                build.append(f"b.{column} = %s")
                 params.append(value)
+        if build:
+            where.append(f"r.build_uuid IN (SELECT b.uuid FROM solidstack.builds b WHERE {' AND '.join(build)})")
         if station:
-            where.append("(r.station = %s OR r.station_role::text = %s)")
-            params += [station, station]
+            # lab_runs.station is the stations row's name, or the role where the role has none;
+            # so: the roles of that name, and the role itself (a role name is < 64 bytes)
+            where.append("r.station = ANY (ARRAY(SELECT s.role FROM solidstack.stations s WHERE s.name = %s"
+                         " UNION ALL SELECT %s::name WHERE octet_length(%s) < 64))")
+            params += [station, station, station]
         if q.material or q.lot:
-            layer = ["l.build_uuid = r.build_uuid"]
-            if q.material:
-                layer.append("l.material = %s")
-                params.append(q.material)
-            if q.lot:
-                layer.append("l.lot ILIKE %s")
-                params.append(_like(q.lot))
-            where.append(f"EXISTS (SELECT 1 FROM solidstack.build_layers l WHERE {' AND '.join(layer)})")
+            clause, values = _layer_builds(q.material, q.lot)
+            where.append(f"r.build_uuid = ANY (ARRAY({clause}))")
+            params += values
         if q.tag:
-            where.append("(EXISTS (SELECT 1 FROM solidstack.run_tags t WHERE t.run_uuid = r.uuid AND t.tag = %s"
-                         " AND t.removed_utc IS NULL) OR EXISTS (SELECT 1 FROM solidstack.build_tags t"
-                         " WHERE t.build_uuid = r.build_uuid AND t.tag = %s AND t.removed_utc IS NULL))")
+            where.append("(r.uuid IN (SELECT t.run_uuid FROM solidstack.run_tags t WHERE t.tag = %s"
+                         " AND t.removed_utc IS NULL) OR r.build_uuid IN (SELECT t.build_uuid FROM"
+                         " solidstack.build_tags t WHERE t.tag = %s AND t.removed_utc IS NULL))")
             params += [q.tag, q.tag]
         if q.text:
-            pattern = _like(q.text)
-            where.append("(r.message ILIKE %s OR r.build_name ILIKE %s OR r.uuid::text LIKE %s"
-                         " OR EXISTS (SELECT 1 FROM solidstack.builds b WHERE b.uuid = r.build_uuid"
-                         " AND b.notes ILIKE %s)"
-                         " OR EXISTS (SELECT 1 FROM solidstack.notes n WHERE (n.run_uuid = r.uuid"
-                         " OR n.build_uuid = r.build_uuid) AND n.text ILIKE %s))")
-            params += [pattern, pattern, q.text.strip().lower() + "%", pattern, pattern]
+            clause, values = _text_clause(q.text)
+            where.append(clause)
+            params += values
         if uuids is not None:
             where.append("r.uuid = ANY(%s::uuid[])")
             params.append([check_uuid(u) for u in uuids])
-        sql = "SELECT r.* FROM solidstack.lab_runs r"
+        page = "SELECT r.uuid FROM solidstack.runs r"
         if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY r.started_utc DESC, r.uuid DESC"
+            page += " WHERE " + " AND ".join(where)
+        page += " ORDER BY r.started_utc DESC, r.uuid DESC"
         if limit is not None:
-            if limit < 1:
-                raise LabError(f"a search limit must be 1 or more, got {limit}")
-            sql += " LIMIT %s"
+            page += " LIMIT %s"
             params.append(int(limit))
+        sql = (f"SELECT v.* FROM solidstack.lab_runs v WHERE v.uuid = ANY (ARRAY({page}))"
+               " ORDER BY v.started_utc DESC, v.uuid DESC")
         return self._call(lambda conn: self._rows(conn, sql, params), what="searching")
 
     @staticmethod
     def _rows(conn: psycopg.Connection, sql: str, params: Iterable = ()) -> list[dict]:
         with conn.cursor(row_factory=psycopg.rows.dict_row) as cur:
+            # UUIDs as text and numerics as floats (what JSON and pandas want), made so as the
+            # values are read: a thousand rows of forty columns looked at again in Python took
+            # as long as the search itself
+            cur.adapters.register_loader("uuid", TextLoader)
+            cur.adapters.register_loader("numeric", FloatLoader)
             cur.execute(sql, list(params))
-            return [plain(row) for row in cur.fetchall()]
+            return cur.fetchall()
 
     def stations(self) -> list[dict]:
         """Every login made by `lab add-station` / `add-reader`, with how many builds and runs
@@ -372,6 +376,75 @@ class LabReader:
     def _require_target(self, conn: psycopg.Connection, kind: str, key: str) -> None:
         if conn.execute(f"SELECT 1 FROM solidstack.{kind}s WHERE uuid = %s", (key,)).fetchone() is None:
             raise LabError(f"no {kind} {key} in the lab store at {self.where}")
+
+
+def _layer_builds(material: str, lot: str) -> tuple[str, list]:
+    """SQL for the builds with a layer of `material` (when given) whose lot holds `lot` (when
+    given, any case), and its parameters. A lab has few distinct (material, lot) pairs and
+    many layers: the pairs are walked in the (material, lot) index one probe each, the few
+    that match picked, and their layers found in that index, instead of testing every layer."""
+    if not lot:
+        return "SELECT l.build_uuid FROM solidstack.build_layers l WHERE l.material = %s", [material]
+    if material:
+        lots = ("WITH RECURSIVE lots (lot) AS ("
+                "(SELECT l.lot FROM solidstack.build_layers l WHERE l.material = %s ORDER BY l.lot LIMIT 1)"
+                " UNION ALL SELECT n.lot FROM lots p, LATERAL (SELECT l.lot FROM solidstack.build_layers l"
+                " WHERE l.material = %s AND l.lot > p.lot ORDER BY l.lot LIMIT 1) n)"
+                " SELECT p.lot FROM lots p WHERE p.lot ILIKE %s")
+        return (f"SELECT l.build_uuid FROM solidstack.build_layers l WHERE l.material = %s"
+                f" AND l.lot = ANY (ARRAY({lots}))"), [material, material, material, _like(lot)]
+    # every layer whose material is one of M and lot one of L, where L are the lots that match
+    # and M the materials that have one of them, is a layer whose lot matches: and all are
+    pairs = ("WITH RECURSIVE pairs (material, lot) AS ("
+             "(SELECT l.material, l.lot FROM solidstack.build_layers l ORDER BY l.material, l.lot LIMIT 1)"
+             " UNION ALL SELECT n.material, n.lot FROM pairs p, LATERAL (SELECT l.material, l.lot"
+             " FROM solidstack.build_layers l WHERE (l.material, l.lot) > (p.material, p.lot)"
+             " ORDER BY l.material, l.lot LIMIT 1) n)"
+             " SELECT array_agg(DISTINCT p.material), array_agg(DISTINCT p.lot) FROM pairs p WHERE p.lot ILIKE %s")
+    return (f"SELECT l.build_uuid FROM ({pairs}) m (materials, lots), solidstack.build_layers l"
+            " WHERE l.material = ANY (m.materials) AND l.lot = ANY (m.lots)"), [_like(lot)]
+
+
+_UUID_DIGITS = "0123456789abcdef"
+_UUID_LOW = "00000000-0000-0000-0000-000000000000"
+_UUID_HIGH = "ffffffff-ffff-ffff-ffff-ffffffffffff"
+
+
+def _uuid_prefix_range(prefix: str) -> tuple[str, str] | None:
+    """The uuids whose canonical text starts with `prefix`, as an inclusive range (uuids sort
+    as their lower-case hex text does), or None when no canonical uuid text starts so."""
+    if len(prefix) > len(_UUID_LOW):
+        return None
+    for i, ch in enumerate(prefix):
+        if (ch != "-") if _UUID_LOW[i] == "-" else (ch not in _UUID_DIGITS):
+            return None
+    return prefix + _UUID_LOW[len(prefix):], prefix + _UUID_HIGH[len(prefix):]
+
+
+def _text_clause(text: str) -> tuple[str, list]:
+    """SQL and parameters for the runs whose message, build's name or notes, or a note on the
+    run or its build holds `text` (any case), or whose uuid starts with it (what lab_runs'
+    columns and the notes say), as one set of run uuids: each part found by one scan or an
+    index, not tested run by run in the order of the page."""
+    pattern = _like(text)
+    prefix = text.strip().lower()
+    parts = ["SELECT t.uuid FROM solidstack.runs t WHERE t.message ILIKE %s"]
+    values: list = [pattern]
+    if any(ch in prefix for ch in "%_\\"):
+        parts.append("SELECT t.uuid FROM solidstack.runs t WHERE t.uuid::text LIKE %s")   # its own wildcards
+        values.append(prefix + "%")
+    else:
+        bounds = _uuid_prefix_range(prefix)
+        if bounds is not None:
+            parts.append("SELECT t.uuid FROM solidstack.runs t WHERE t.uuid BETWEEN %s::uuid AND %s::uuid")
+            values += list(bounds)
+    parts.append("SELECT n.run_uuid FROM solidstack.notes n WHERE n.run_uuid IS NOT NULL AND n.text ILIKE %s")
+    parts.append("SELECT t.uuid FROM solidstack.runs t WHERE t.build_uuid = ANY (ARRAY("
+                 "SELECT b.uuid FROM solidstack.builds b WHERE b.name ILIKE %s OR b.notes ILIKE %s"
+                 " UNION ALL SELECT n.build_uuid FROM solidstack.notes n"
+                 " WHERE n.build_uuid IS NOT NULL AND n.text ILIKE %s))")
+    values += [pattern, pattern, pattern, pattern]
+    return "r.uuid = ANY (ARRAY(" + " UNION ALL ".join(parts) + "))", values
 
 
 def error_text(exc: psycopg.Error) -> str:

@@ -89,6 +89,14 @@ def db_path(tmp_path) -> Path:
 
 
 @pytest.fixture
+def shots(tmp_path) -> Path:
+    """Where a test saves its screenshots: the test's own folder, so that a test run never
+    rewrites the project's files; SOLIDSTACK_SHOTS=docs makes them anew for docs/."""
+    folder = os.environ.get("SOLIDSTACK_SHOTS")
+    return Path(folder).resolve() if folder else tmp_path
+
+
+@pytest.fixture
 def window(qtbot, db_path):
     """The station's main window on a fresh notebook (GUI tests)."""
     from gui.main_window import MainWindow

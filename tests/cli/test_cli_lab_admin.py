@@ -15,6 +15,7 @@ import pytest
 
 from conftest import ROOT
 from lab.connection import LabError, connect
+from lab.schema import LAB_SCHEMA_VERSION
 from pgserver import free_port
 
 
@@ -65,10 +66,11 @@ def roles_and_stations(db):
 def test_init_creates_then_finds_nothing_to_do(pg_database, pg_server):
     first = main("lab", "init", pg_database.url)
     assert first.returncode == 0, first.stderr
-    assert first.stdout.startswith("lab store created at lab_admin@127.0.0.1:") and "schema version 1" in first.stdout
+    assert first.stdout.startswith("lab store created at lab_admin@127.0.0.1:") and f"schema version {LAB_SCHEMA_VERSION}" in first.stdout
     again = main("lab", "init", pg_database.url, "--json")
     assert again.returncode == 0, again.stderr
-    assert json.loads(again.stdout) == {"url": pg_database.url, "version_before": 1, "version": 1, "changed": False}
+    assert json.loads(again.stdout) == {"url": pg_database.url, "version_before": LAB_SCHEMA_VERSION,
+                                        "version": LAB_SCHEMA_VERSION, "changed": False}
     assert_no_password(first, pg_server)
     assert_no_password(again, pg_server)
 

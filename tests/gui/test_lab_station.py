@@ -8,7 +8,7 @@ PostgreSQL server of the test session (tests/pgserver.py):
 - the desk station (`main.py --lab URL`) opens on the lab with no instruments and no channels,
   opens even while the server cannot be reached, and reads the lab once it answers;
 - closing the station stops the worker within seconds, even with the network hanging;
-- screenshots of the desk station and of the status bar's states, into docs/."""
+- screenshots of the desk station and of the status bar's states (into docs/ with SOLIDSTACK_SHOTS=docs)."""
 from __future__ import annotations
 
 import dataclasses
@@ -34,7 +34,6 @@ from lab.schema import LAB_SCHEMA_VERSION
 from notebook import Notebook, station
 
 ROOT = Path(__file__).resolve().parents[2]
-DOCS = ROOT / "docs"
 SIZES = [(1024, 768), (1280, 800), (1920, 1080)]
 
 
@@ -586,7 +585,7 @@ def test_main_py_opens_the_desk_station(tmp_path, lab_with_runs, server_up):
 
 # -- fit and screenshots --
 @pytest.mark.parametrize("size", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
-def test_the_desk_station_fits_and_is_pictured(qtbot, tmp_path, lab_with_runs, settings, size):
+def test_the_desk_station_fits_and_is_pictured(qtbot, tmp_path, lab_with_runs, settings, size, shots):
     lab_store, (reader, _password), made = lab_with_runs
     window = open_desk(lab_store.url_for(reader), tmp_path, settings)
     try:
@@ -603,14 +602,14 @@ def test_the_desk_station_fits_and_is_pictured(qtbot, tmp_path, lab_with_runs, s
             assert fit_check.problems(window) == [], window.tabs.tabText(index)
         window.tabs.setCurrentWidget(window.lab_scope)
         fit_check.settle(QtWidgets.QApplication.instance())
-        out = DOCS / f"desk-station-{size[0]}x{size[1]}.png"
+        out = shots / f"desk-station-{size[0]}x{size[1]}.png"
         assert window.grab().save(str(out))
         assert out.stat().st_size > 20000
     finally:
         close_window(window)
 
 
-def test_pictures_of_the_lab_states_in_the_status_bar(qtbot, tmp_path, lab_store, open_station):
+def test_pictures_of_the_lab_states_in_the_status_bar(qtbot, tmp_path, lab_store, open_station, shots):
     """docs/lab-status-*.png: the station's status bar at 1280 px in each lab state, from real workers."""
     role, password = new_station(lab_store, "epsilon")
 
@@ -622,7 +621,7 @@ def test_pictures_of_the_lab_states_in_the_status_bar(qtbot, tmp_path, lab_store
         button = window.lab_controls.button
         assert fit_check.problems(window.statusBar()) == []
         assert button.width() >= button.sizeHint().width()          # never elided
-        out = DOCS / f"lab-status-{name}.png"
+        out = shots / f"lab-status-{name}.png"
         assert window.statusBar().grab().save(str(out))
 
     nb = Notebook(tmp_path / "unset.sqlite")
@@ -655,4 +654,4 @@ def test_pictures_of_the_lab_states_in_the_status_bar(qtbot, tmp_path, lab_store
     assert dialog.message_role() == "ok"
     fit_check.settle(QtWidgets.QApplication.instance())
     assert fit_check.problems(dialog) == []
-    assert dialog.grab().save(str(DOCS / "lab-settings.png"))
+    assert dialog.grab().save(str(shots / "lab-settings.png"))

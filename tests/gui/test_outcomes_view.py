@@ -1,11 +1,10 @@
 """The Outcomes view (gui/outcomes_view.py) on rows with known figures: group medians and
 spreads against numpy over the same runs picked out by hand, the filters, the two-click
 answer to "which electrolyte lot shorts, and how soon", selection, sorting, the plot's
-strips and scatter, and a screenshot at 1280x800 (docs/outcomes-1280x800.png)."""
+strips and scatter, and a screenshot at 1280x800 (docs/outcomes-1280x800.png with SOLIDSTACK_SHOTS=docs)."""
 from __future__ import annotations
 
 import sqlite3
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,10 +12,6 @@ from PySide6 import QtCore
 
 from gui.outcomes_view import JITTER, OutcomesView
 from lab.outcomes import NO_VALUE, OUTCOME_KEYS, RUN_COLUMNS, outcome_rows
-
-# the project's root (not `from conftest import ROOT`: tests/lab has a conftest of its own,
-# and which one the name `conftest` finds depends on what was collected first)
-ROOT = Path(__file__).resolve().parents[2]
 
 # lot -> times to short (h) of its runs; None: the run did not short
 SHORTS = {
@@ -237,7 +232,7 @@ def test_it_fits_1024x768(qtbot):
     w.close()
 
 
-def test_screenshot_of_the_lot_question_at_1280x800(qtbot, view):
+def test_screenshot_of_the_lot_question_at_1280x800(qtbot, view, shots):
     view.set_outcome("t_short_h")
     view.set_group_by("electrolyte_lot")
     view.table.sortByColumn([key for key, _ in view.model.columns].index("t_short_h"),
@@ -246,7 +241,7 @@ def test_screenshot_of_the_lot_question_at_1280x800(qtbot, view):
     qtbot.wait(50)
     image = view.grab().toImage()
     assert (image.width(), image.height()) == (1280, 800)
-    out = ROOT / "docs" / "outcomes-1280x800.png"
+    out = shots / "outcomes-1280x800.png"
     assert image.save(str(out))
 
 
