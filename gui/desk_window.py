@@ -24,12 +24,11 @@ from gui.app import app_icon
 from gui.lab_link import LabProbe
 from gui.lab_status import LabControls
 from gui.lab_tasks import LabTasks
-from gui.layout import ElidedLabel, PageTabs
+from gui.layout import ElidedLabel, PageTabs, size_to_screen
 from gui.settings import StationSettings
 from lab.connection import check_no_password, describe, redact
 from notebook import Notebook
 
-PREFERRED_SIZE = (1440, 900)
 
 
 class DeskWindow(QtWidgets.QMainWindow):
@@ -92,12 +91,7 @@ class DeskWindow(QtWidgets.QMainWindow):
         self.tabs.currentChanged.connect(lambda _index: self._on_tab())
 
     def size_to_screen(self) -> None:
-        available = (self.screen() or QtGui.QGuiApplication.primaryScreen()).availableGeometry()
-        size = QtCore.QSize(*PREFERRED_SIZE).boundedTo(available.size())
-        self.resize(size)
-        self.move(available.center() - QtCore.QPoint(size.width() // 2, size.height() // 2))
-        if size != QtCore.QSize(*PREFERRED_SIZE):
-            self.setWindowState(self.windowState() | QtCore.Qt.WindowState.WindowMaximized)
+        size_to_screen(self)      # gui/layout.py: 1440x900 within the screen, else maximised
 
     def refresh(self, wake_probe: bool = True) -> None:
         """Read the lab's runs again (Lab scope, and Outcomes once shown)."""

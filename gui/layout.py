@@ -243,3 +243,17 @@ class PageTabs(QtWidgets.QTabWidget):
     def pages_minimum_width(self) -> int:
         """The widest page's minimum width: what the tabs need to show every page unscrolled."""
         return max((_minimum_width(self.widget(k)) for k in range(self.count())), default=0)
+
+
+PREFERRED_WINDOW = (1440, 900)   # a window's size on a desk monitor; smaller screens get it maximised
+
+
+def size_to_screen(window: QtWidgets.QWidget, preferred: tuple[int, int] = PREFERRED_WINDOW) -> None:
+    """`preferred` size, within the screen's available area and centred on it; a smaller
+    screen gets the window maximised (its frame and title bar then fit too)."""
+    available = (window.screen() or QtGui.QGuiApplication.primaryScreen()).availableGeometry()
+    size = QtCore.QSize(*preferred).boundedTo(available.size())
+    window.resize(size)
+    window.move(available.center() - QtCore.QPoint(size.width() // 2, size.height() // 2))
+    if size != QtCore.QSize(*preferred):
+        window.setWindowState(window.windowState() | QtCore.Qt.WindowState.WindowMaximized)

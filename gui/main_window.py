@@ -37,7 +37,7 @@ from gui.drawer import SideDrawer
 from gui.lab_link import StationLink
 from gui.lab_outcomes import add_outcomes_tab
 from gui.lab_status import LabControls
-from gui.layout import ElidedLabel, PageTabs
+from gui.layout import ElidedLabel, PageTabs, size_to_screen
 from gui.monitor import MonitorFeed, MonitorWidget
 from gui.overview import ChannelOverview, ChannelStatus
 from gui.protocol_editor import ProtocolEditor
@@ -47,7 +47,6 @@ from gui.settings import StationSettings
 from gui import theme
 from notebook import Notebook, NotebookError
 
-PREFERRED_SIZE = (1440, 900)   # on a desk monitor; smaller screens get the window maximised
 
 
 class MainWindow(QtWidgets.QMainWindow):
@@ -168,14 +167,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.size_to_screen()
 
     def size_to_screen(self) -> None:
-        """The preferred size, within the screen's available area; a smaller screen gets the
-        window maximised (its frame and title bar then fit too)."""
-        available = (self.screen() or QtGui.QGuiApplication.primaryScreen()).availableGeometry()
-        size = QtCore.QSize(*PREFERRED_SIZE).boundedTo(available.size())
-        self.resize(size)
-        self.move(available.center() - QtCore.QPoint(size.width() // 2, size.height() // 2))
-        if size != QtCore.QSize(*PREFERRED_SIZE):
-            self.setWindowState(self.windowState() | QtCore.Qt.WindowState.WindowMaximized)
+        size_to_screen(self)      # gui/layout.py: 1440x900 within the screen, else maximised
 
     def set_status(self, text: str) -> None:
         self.status_label.setText(text)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -32,90 +31,14 @@ from gui.settings import StationSettings
 from gui.tools import fit_check
 from lab.schema import LAB_SCHEMA_VERSION
 from notebook import Notebook, station
+from tcp_gate import TcpGate
 
 ROOT = Path(__file__).resolve().parents[2]
 SIZES = [(1024, 768), (1280, 800), (1920, 1080)]
 
 
 # -- a network the test can cut --
-class Gate:
-    """127.0.0.1:port forwarded to the server's port, byte for byte, by threads. `shut()`
-    takes the network away (no listener, live connections cut: libpq sees "connection
-    refused" or a lost connection); `open()` brings it back on the same port. With
-    `answer=False` it accepts connections and never answers (a hanging network)."""
-
-    def __init__(self, target_port: int, answer: bool = True):
-        self.target_port = target_port
-        self.answer = answer
-        self.port = 0
-        self._listener: socket.socket | None = None
-        self._sockets: list[socket.socket] = []
-        self._lock = threading.Lock()
-        self.open()
-
-    def open(self) -> None:
-        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(("127.0.0.1", self.port))
-        listener.listen(16)
-        self.port = listener.getsockname()[1]
-        self._listener = listener
-        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
-
-    def _accept(self, listener: socket.socket) -> None:
-        while True:
-            try:
-                client, _ = listener.accept()
-            except OSError:
-                return        # shut
-            with self._lock:
-                self._sockets.append(client)
-            if not self.answer:
-                continue      # held open, never answered
-            try:
-                server = socket.create_connection(("127.0.0.1", self.target_port))
-            except OSError:
-                client.close()
-                continue
-            with self._lock:
-                self._sockets.append(server)
-            for a, b in ((client, server), (server, client)):
-                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
-
-    @staticmethod
-    def _pump(source: socket.socket, sink: socket.socket) -> None:
-        try:
-            while data := source.recv(65536):
-                sink.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for s in (source, sink):
-                try:
-                    s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-
-    def shut(self) -> None:
-        if self._listener is not None:
-            # shutdown first: a close alone leaves the port listening while accept() blocks on it (Linux)
-            try:
-                self._listener.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            self._listener.close()
-            self._listener = None
-        with self._lock:
-            sockets, self._sockets = self._sockets, []
-        for s in sockets:
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            s.close()
-
-
-def gated_url(lab_store, role: str, gate: Gate, password: str, extra: str = "") -> str:
+def gated_url(lab_store, role: str, gate: TcpGate, password: str, extra: str = "") -> str:
     """`role`'s URL through the gate; its password in the session's .pgpass for the gate's port."""
     server = lab_store.db.server
     with server.pgpass.open("a") as f:
@@ -227,7 +150,7 @@ def clock_near(text: str, prefix: str) -> None:
 def test_status_follows_a_real_sync_worker_through_an_outage(qtbot, tmp_path, lab_store, open_station,
                                                              connect_threads):
     role, password = new_station(lab_store, "alpha")
-    gate = Gate(lab_store.db.server.port)
+    gate = TcpGate(lab_store.db.server.port)
     try:
         url = gated_url(lab_store, role, gate, password)
         nb = Notebook(tmp_path / "station.sqlite")
@@ -278,7 +201,7 @@ def test_the_bar_shows_behind_while_a_backlog_waits(qtbot, tmp_path, lab_store, 
     """A gate that accepts and never answers: the worker is stuck connecting, and the bar
     says how much waits, from the outbox, without the GUI thread ever waiting."""
     role, password = new_station(lab_store, "beta")
-    gate = Gate(lab_store.db.server.port, answer=False)
+    gate = TcpGate(lab_store.db.server.port, answer=False)
     try:
         nb = Notebook(tmp_path / "station.sqlite")
         run = make_run(nb)
@@ -380,7 +303,7 @@ def test_test_connection_says_what_is_wrong_without_blocking(qtbot, tmp_path, pg
     window = open_station(nb)
     dialog = window.lab_controls.open_settings()
     # nobody listens: libpq's refusal, in words
-    closed_port = Gate(pg_server.port)
+    closed_port = TcpGate(pg_server.port)
     closed_port.shut()
     dialog.url.setText(f"postgresql://station_x@127.0.0.1:{closed_port.port}/lab")
     dialog.test.click()
@@ -390,7 +313,7 @@ def test_test_connection_says_what_is_wrong_without_blocking(qtbot, tmp_path, pg
                                      f"{closed_port.port}/lab (connection refused): check the host and port, and "
                                      "that the server runs and listens there")
     # a network that hangs: the click returns at once, the dialog stays live, the timeout is reported
-    hanging = Gate(pg_server.port, answer=False)
+    hanging = TcpGate(pg_server.port, answer=False)
     try:
         dialog.url.setText(f"postgresql://station_x@127.0.0.1:{hanging.port}/lab?connect_timeout=2")
         started = time.perf_counter()
@@ -418,7 +341,7 @@ def test_test_connection_says_what_is_wrong_without_blocking(qtbot, tmp_path, pg
 def test_closing_the_station_stops_the_worker_promptly(qtbot, tmp_path, lab_store, settings):
     from gui.main_window import MainWindow
     role, password = new_station(lab_store, "delta")
-    hanging = Gate(lab_store.db.server.port, answer=False)
+    hanging = TcpGate(lab_store.db.server.port, answer=False)
     try:
         nb = Notebook(tmp_path / "station.sqlite")
         make_run(nb)
@@ -529,7 +452,7 @@ def test_the_desk_station_opens_while_the_lab_is_down_and_reads_it_once_back(qtb
                                                                            settings, monkeypatch):
     lab_store, (reader, password), made = lab_with_runs
     monkeypatch.setattr(lab_link, "PROBE_OFFLINE_S", 0.5)     # retry quickly, for the test's sake
-    gate = Gate(lab_store.db.server.port)
+    gate = TcpGate(lab_store.db.server.port)
     gate.shut()
     try:
         url = gated_url(lab_store, reader, gate, password)
@@ -570,7 +493,7 @@ def test_main_py_opens_the_desk_station(tmp_path, lab_with_runs, server_up):
     lab_store, (reader, _password), _made = lab_with_runs
     url = lab_store.url_for(reader)
     if not server_up:
-        closed = Gate(lab_store.db.server.port)
+        closed = TcpGate(lab_store.db.server.port)
         closed.shut()
         url = f"postgresql://{reader}@127.0.0.1:{closed.port}/{lab_store.db.name}"
     env = dict(os.environ, XDG_DATA_HOME=str(tmp_path), QT_QPA_PLATFORM="offscreen")
@@ -628,7 +551,7 @@ def test_pictures_of_the_lab_states_in_the_status_bar(qtbot, tmp_path, lab_store
     window = open_station(nb)
     picture(window, "not-set-up")
 
-    gate = Gate(lab_store.db.server.port, answer=False)
+    gate = TcpGate(lab_store.db.server.port, answer=False)
     try:
         nb2 = Notebook(tmp_path / "station.sqlite")
         make_run(nb2)

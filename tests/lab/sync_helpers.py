@@ -5,9 +5,7 @@ record by record, counts of every kind), a snapshot of the lab's rows with their
 test server that a test closes and reopens to take the lab off the network."""
 from __future__ import annotations
 
-import socket
 import sqlite3
-import threading
 import time
 from pathlib import Path
 
@@ -158,77 +156,6 @@ def lab_snapshot(lab) -> dict[str, list[tuple]]:
 
 def lab_counts(lab) -> dict[str, int]:
     return {t: lab.execute(f"SELECT count(*) FROM solidstack.{t}").fetchone()[0] for t in LAB_TABLES}
-
-
-class TcpGate:
-    """A TCP relay on 127.0.0.1:`port` to the test server: `close()` refuses new connections
-    and cuts the open ones (the lab is off the network), `open()` lets them through again on
-    the same port."""
-
-    def __init__(self, target_port: int):
-        self.target_port = target_port
-        probe = socket.socket()
-        probe.bind(("127.0.0.1", 0))
-        self.port = probe.getsockname()[1]
-        probe.close()
-        self._listener: socket.socket | None = None
-        self._sockets: list[socket.socket] = []
-        self._lock = threading.Lock()
-        self.open()
-
-    def open(self) -> None:
-        listener = socket.socket()
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(("127.0.0.1", self.port))
-        listener.listen(16)
-        listener.settimeout(0.1)
-        self._listener = listener
-        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
-
-    def close(self) -> None:
-        listener, self._listener = self._listener, None
-        if listener is not None:
-            listener.close()
-        with self._lock:
-            sockets, self._sockets = self._sockets, []
-        for s in sockets:
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass        # already closed by its other end
-            s.close()
-
-    def _accept(self, listener: socket.socket) -> None:
-        while self._listener is listener:
-            try:
-                client, _ = listener.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            try:
-                server = socket.create_connection(("127.0.0.1", self.target_port))
-            except OSError:
-                client.close()
-                continue
-            with self._lock:
-                self._sockets += [client, server]
-            for a, b in ((client, server), (server, client)):
-                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
-
-    @staticmethod
-    def _pump(src: socket.socket, dst: socket.socket) -> None:
-        try:
-            while data := src.recv(65536):
-                dst.sendall(data)
-        except OSError:
-            pass            # the gate closed, or an end hung up: the relay ends
-        finally:
-            for s in (src, dst):
-                try:
-                    s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass    # already down
 
 
 def wait_for(condition, timeout: float, interval: float = 0.05, what: str = "condition"):

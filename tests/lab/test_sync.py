@@ -25,8 +25,9 @@ from notebook import Notebook
 from notebook.station import identity
 from notebook.store import connect as notebook_connect
 from notebook.writer import RunWriter
-from sync_helpers import (TcpGate, assert_lab_holds_notebook, copy_notebook, lab_counts, lab_snapshot, outbox_size,
+from sync_helpers import (assert_lab_holds_notebook, copy_notebook, lab_counts, lab_snapshot, outbox_size,
                           samples, wait_for, write_run)
+from tcp_gate import TcpGate
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -270,7 +271,7 @@ def test_the_worker_goes_offline_keeps_the_run_going_and_drains_when_the_lab_is_
     worker.start()
     try:
         wait_for(lambda: worker.status().text() == "lab: synced", 20, what=f"the first sync ({worker.status()})")
-        gate.close()
+        gate.shut()
         # a run writes while the lab is away: it runs on, the backlog grows
         with Notebook(path) as nb:
             build_id = nb.conn.execute("SELECT MAX(id) FROM builds").fetchone()[0]
@@ -298,7 +299,7 @@ def test_the_worker_goes_offline_keeps_the_run_going_and_drains_when_the_lab_is_
         assert lab.execute("SELECT n_samples FROM solidstack.runs WHERE local_id = %s", (run_id,)).fetchone()[0] == 6000
     finally:
         assert worker.stop(timeout=10)
-        gate.close()
+        gate.shut()
 
 
 def test_a_live_runs_samples_reach_the_lab_within_5_s_of_their_local_commit(station, tmp_path):
