@@ -61,6 +61,9 @@ def short_on(qtbot, window, channel: int) -> int:
     """A bare Li | Li cell run flat out on `channel` until it shorts (a few seconds); its run id."""
     start(window, channel, "sym-bare", preset("plate-strip-0.16"), "max")
     qtbot.waitUntil(lambda: window.overview.tiles[channel].status.state == "shorted", timeout=60000)
+    # the tile follows the channel's state on a timer; the alarm reaches the banner by the
+    # bridge's queued signal, which may come a turn of the event loop later
+    qtbot.waitUntil(lambda: window.banner.channel_latched(channel), timeout=10000)
     return window.manager.channel(channel).session.engine.run_id
 
 
@@ -93,6 +96,7 @@ def test_the_banner_floats_acks_per_channel_by_name_and_the_readout_says_output_
     monitor_before = window.monitor.mapTo(window, QtCore.QPoint(0, 0))     # its height follows its content
     tabs_before, heading_before = window.tabs.geometry(), window.monitor.heading.geometry()
     qtbot.waitUntil(lambda: window.overview.tiles[2].status.state == "shorted", timeout=60000)
+    qtbot.waitUntil(lambda: window.banner.channel_latched(2), timeout=10000)     # as in short_on
     run_2 = window.manager.channel(2).session.engine.run_id
     banner = window.banner
     assert banner.isVisible() and sorted(banner.rows) == [run_1, run_2]
